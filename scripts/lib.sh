@@ -1,0 +1,94 @@
+# Shared by the scripts in this folder: where things are, and the idempotent set-up steps.
+# Source it; it defines functions and variables only.
+
+SPARKGATE_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SPARK_VERSION="${SPARK_VERSION:-4.2.0}"
+SPARKGATE_CACHE="${SPARKGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparkgate}"
+GATEWAY_JAR="$SPARKGATE_HOME/gateway/target/sparkgate-gateway.jar"
+AGENT_JAR="$SPARKGATE_HOME/driver-agent/target/sparkgate-driver-agent.jar"
+
+log() { printf '[sparkgate] %s\n' "$*" >&2; }
+die() { printf '[sparkgate] error: %s\n' "$*" >&2; exit 1; }
+
+# The venv that carries the provisioned Spark (pyspark's package holds a whole Spark) and the
+# Python that pyspark sessions run.
+spark_venv() { printf '%s/pyspark-%s' "$SPARKGATE_CACHE" "$SPARK_VERSION"; }
+
+# Python 3.9+ with venv support; installs Debian's python3-venv when missing.
+find_python() {
+  local py
+  for py in python3.11 python3.12 python3.13 python3.10 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys, venv; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+      command -v "$py"; return 0
+    fi
+  done
+  if command -v apt-get >/dev/null 2>&1; then
+    log "installing python3 and python3-venv with apt-get"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >&2 || return 1
+    command -v python3; return 0
+  fi
+  return 1
+}
+
+require_java() {
+  command -v java >/dev/null 2>&1 || die "Java 17 or newer is needed (java not found on PATH)"
+  local v
+  v=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+  [ "${v%%.*}" -ge 17 ] 2>/dev/null || die "Java 17 or newer is needed (found $v)"
+}
+
+# Sets SPARK_HOME: the one given, else the provisioned one, created on first use.
+ensure_spark() {
+  if [ -n "${SPARK_HOME:-}" ]; then
+    [ -x "$SPARK_HOME/bin/spark-submit" ] || die "SPARK_HOME=$SPARK_HOME has no bin/spark-submit"
+    export SPARK_HOME; return 0
+  fi
+  local venv; venv=$(spark_venv)
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark, matplotlib' 2>/dev/null; then
+    local py; py=$(find_python) || die "no Python 3.9+ with venv found, and apt-get could not install one"
+    log "provisioning Spark $SPARK_VERSION (pyspark==$SPARK_VERSION, a 450 MB download) into $venv"
+    mkdir -p "$SPARKGATE_CACHE"
+    local tmp="$venv.partial.$$"
+    rm -rf "$tmp"
+    "$py" -m venv "$tmp" || die "could not create a venv with $py"
+    "$tmp/bin/python" -m pip install -q --disable-pip-version-check "pyspark==$SPARK_VERSION" matplotlib \
+      || { rm -rf "$tmp"; die "pip could not install pyspark==$SPARK_VERSION"; }
+    rm -rf "$venv" && mv "$tmp" "$venv"
+  fi
+  SPARK_HOME=$("$venv/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+  export SPARK_HOME
+  # pyspark sessions run the venv's Python unless the user chose another.
+  export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$venv/bin/python}"
+  [ -x "$SPARK_HOME/bin/spark-submit" ] || die "provisioned Spark at $SPARK_HOME has no bin/spark-submit"
+}
+
+# A small venv with the Python clients the tests use (requests, pytest).
+ensure_test_venv() {
+  local venv="$SPARKGATE_CACHE/test-venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import requests, pytest' 2>/dev/null; then
+    local py; py=$(find_python) || die "no Python 3.9+ with venv found"
+    log "creating the test venv (requests, pytest) in $venv"
+    rm -rf "$venv"
+    "$py" -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check requests pytest \
+      || die "could not install requests and pytest"
+  fi
+  TEST_PYTHON="$venv/bin/python"
+}
+
+# True when a built artifact is older than any source or pom of the project.
+stale() {
+  local artifact=$1
+  [ -f "$artifact" ] || return 0
+  [ -n "$(find "$SPARKGATE_HOME/pom.xml" "$SPARKGATE_HOME/proto" "$SPARKGATE_HOME/gateway" "$SPARKGATE_HOME/driver-agent" \
+      \( -name target -prune \) -o \( -type f \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$artifact" -print \) | head -n 1)" ]
+}
+
+# Builds the gateway and the agent when missing or older than their sources.
+ensure_build() {
+  require_java
+  if stale "$GATEWAY_JAR" || stale "$AGENT_JAR"; then
+    command -v mvn >/dev/null 2>&1 || die "Maven is needed to build Sparkgate (mvn not found)"
+    log "building (mvn package, tests skipped)"
+    (cd "$SPARKGATE_HOME" && mvn -q -B package -DskipTests -pl proto,driver-agent,gateway) >&2 || die "the build failed"
+  fi
+}

@@ -1,0 +1,87 @@
+"""The seed's Livy walkthrough (shared/seed/livy-walkthrough.md), replayed with Python requests
+against the gateway that scripts/sparkgate started, with Scala code in a `spark` session.
+
+Each step is the walkthrough's own call, in its order; what is asserted is what a Livy user reads
+off the JSON."""
+import json
+import textwrap
+
+import requests
+
+from conftest import HEADERS, wait_for
+
+
+def test_walkthrough_in_a_scala_session(host):
+    # Start a session.
+    data = {"kind": "spark", "name": "walkthrough"}
+    r = requests.post(host + "/sessions", data=json.dumps(data), headers=HEADERS)
+    assert r.status_code == 201, r.text
+    session = r.json()
+    assert session["kind"] == "spark"
+    assert session["name"] == "walkthrough"
+    assert session["state"] in ("not_started", "starting")
+    assert set(session) >= {"id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log"}
+    assert r.headers["location"] == f"/sessions/{session['id']}"
+
+    # Get the session state, polling until it is idle.
+    session_url = host + r.headers["location"]
+    session = wait_for(lambda: requests.get(session_url, headers=HEADERS).json(),
+                       lambda s: s["state"] in ("idle", "error", "dead"), timeout=180)
+    assert session["state"] == "idle", session
+    assert session["appId"], session
+    state = requests.get(session_url + "/state", headers=HEADERS).json()
+    assert state == {"id": session["id"], "state": "idle"}
+
+    # Execute sample code.
+    statements_url = session_url + "/statements"
+    data = {"code": textwrap.dedent("""println("hi")""")}
+    r = requests.post(statements_url, data=json.dumps(data), headers=HEADERS)
+    assert r.status_code == 201, r.text
+    statement = r.json()
+    assert statement["state"] in ("waiting", "running", "available")
+    assert statement["code"] == 'println("hi")'
+
+    # Poll for the result.
+    statement_url = host + r.headers["location"]
+    statement = wait_for(lambda: requests.get(statement_url, headers=HEADERS).json(),
+                         lambda s: s["state"] in ("available", "error", "cancelled"), timeout=60)
+    assert statement["state"] == "available"
+    assert statement["output"] == {
+        "status": "ok",
+        "execution_count": statement["id"],
+        "data": {"text/plain": "hi\n"},
+    }
+    assert statement["progress"] == 1.0
+
+    # Calculate the value of PI.
+    data = {"code": textwrap.dedent("""
+        val NUM_SAMPLES = 100000
+        val count = sc.parallelize(1 to NUM_SAMPLES).filter { _ =>
+          val x = math.random
+          val y = math.random
+          x * x + y * y < 1
+        }.count()
+        println(f"Pi is roughly ${4.0 * count / NUM_SAMPLES}%f")
+        """)}
+    r = requests.post(statements_url, data=json.dumps(data), headers=HEADERS)
+    assert r.status_code == 201, r.text
+    statement_url = host + r.headers["location"]
+    statement = wait_for(lambda: requests.get(statement_url, headers=HEADERS).json(),
+                         lambda s: s["state"] in ("available", "error", "cancelled"), timeout=120)
+    assert statement["output"]["status"] == "ok", statement
+    text = statement["output"]["data"]["text/plain"]
+    pi = float(text.split("Pi is roughly ")[1].split()[0])
+    assert 3.0 < pi < 3.3, text
+    assert statement["progress"] == 1.0
+
+    listing = requests.get(statements_url, headers=HEADERS).json()
+    assert listing["total_statements"] == 2
+    assert [s["id"] for s in listing["statements"]] == [0, 1]
+
+    # Close and delete the session.
+    r = requests.delete(session_url, headers=HEADERS)
+    assert r.status_code == 200
+    assert r.json() == {"msg": "deleted"}
+    assert requests.get(session_url, headers=HEADERS).status_code == 404
+    sessions = requests.get(host + "/sessions", headers=HEADERS).json()
+    assert session["id"] not in [s["id"] for s in sessions["sessions"]]
