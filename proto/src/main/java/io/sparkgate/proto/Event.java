@@ -49,6 +49,8 @@ public sealed interface Event extends Sequenced.Payload {
    * @param dataJson a JSON object from MIME type to value, e.g. {@code {"text/plain":"..."}}; the
    *     empty string unless OK
    * @param truncated the output passed the agent's cap and was cut (a mark in the text says where)
+   * @param executionMicros time the statement spent in the driver, from leaving the queue to its
+   *     result, measured by the agent (for benchmarks and metrics; 0 if not measured)
    */
   record StatementResult(
       int statementId,
@@ -57,7 +59,8 @@ public sealed interface Event extends Sequenced.Payload {
       String ename,
       String evalue,
       List<String> traceback,
-      boolean truncated)
+      boolean truncated,
+      long executionMicros)
       implements Event {
     public StatementResult {
       Objects.requireNonNull(status, "status");
@@ -67,16 +70,21 @@ public sealed interface Event extends Sequenced.Payload {
       traceback = List.copyOf(traceback);
     }
 
+    /** This result with the time it took in the driver. */
+    public StatementResult withExecutionMicros(long micros) {
+      return new StatementResult(statementId, status, dataJson, ename, evalue, traceback, truncated, micros);
+    }
+
     public static StatementResult ok(int statementId, String dataJson, boolean truncated) {
-      return new StatementResult(statementId, Status.OK, dataJson, "", "", List.of(), truncated);
+      return new StatementResult(statementId, Status.OK, dataJson, "", "", List.of(), truncated, 0);
     }
 
     public static StatementResult error(int statementId, String ename, String evalue, List<String> traceback) {
-      return new StatementResult(statementId, Status.ERROR, "", ename, evalue, traceback, false);
+      return new StatementResult(statementId, Status.ERROR, "", ename, evalue, traceback, false, 0);
     }
 
     public static StatementResult cancelled(int statementId) {
-      return new StatementResult(statementId, Status.CANCELLED, "", "", "", List.of(), false);
+      return new StatementResult(statementId, Status.CANCELLED, "", "", "", List.of(), false, 0);
     }
   }
 

@@ -22,6 +22,11 @@ public final class FrameSize {
     return HEADER_LENGTH + bodyLength(message);
   }
 
+  /** Bytes of the whole frame that will carry {@code payload} in a {@link Sequenced} envelope. */
+  public static long ofSequenced(Sequenced.Payload payload) {
+    return HEADER_LENGTH + SEQ_LENGTH + payloadLength(payload);
+  }
+
   /** Bytes of the body alone (after the opcode). */
   public static long bodyLength(Message message) {
     if (message instanceof Sequenced s) return SEQ_LENGTH + payloadLength(s.payload());
@@ -47,7 +52,7 @@ public final class FrameSize {
     if (payload instanceof Event.StatementProgress) return 3 * INT;
     if (payload instanceof Event.StatementResult r) {
       return INT + BYTE + string(r.dataJson()) + string(r.ename()) + string(r.evalue())
-          + strings(r.traceback()) + BYTE;
+          + strings(r.traceback()) + BYTE + LONG;
     }
     if (payload instanceof Event.Completion c) return INT + strings(c.candidates());
     throw new IllegalArgumentException("unknown payload type " + payload.getClass().getName());

@@ -85,7 +85,12 @@ public sealed interface Handshake extends Message {
    * @param reasonCode what went wrong, so the agent knows whether to retry
    * @param reason why, in words, for the agent's log
    */
-  record Reject(RejectReason reasonCode, String reason) implements Handshake {}
+  record Reject(RejectReason reasonCode, String reason) implements Handshake {
+    public Reject {
+      Objects.requireNonNull(reasonCode, "reasonCode");
+      Objects.requireNonNull(reason, "reason");
+    }
+  }
 
   /** Why a handshake was refused. The agent gives up on AUTH and UNKNOWN_SESSION, retries on others. */
   enum RejectReason {
