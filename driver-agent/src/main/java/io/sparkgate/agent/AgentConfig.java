@@ -1,0 +1,93 @@
+package io.sparkgate.agent;
+
+import java.util.Map;
+import java.util.Objects;
+import org.apache.spark.SparkConf;
+
+/**
+ * What the gateway tells an agent at launch: Spark conf entries set on the spark-submit command line,
+ * and the session secret in the environment (never on a command line, never in a Spark conf, so that
+ * neither {@code ps} nor the Spark UI shows it).
+ */
+public record AgentConfig(
+    String gatewayHost,
+    int gatewayPort,
+    int sessionId,
+    String kind,
+    byte[] secret,
+    int maxOutputBytes,
+    long idleExitMillis,
+    int maxFrameLength) {
+
+  public static final String GATEWAY_HOST = "spark.sparkgate.gateway.host";
+  public static final String GATEWAY_PORT = "spark.sparkgate.gateway.port";
+  public static final String SESSION_ID = "spark.sparkgate.session.id";
+  public static final String SESSION_KIND = "spark.sparkgate.session.kind";
+  public static final String MAX_OUTPUT_BYTES = "spark.sparkgate.statement.maxOutputBytes";
+  public static final String IDLE_EXIT_SECONDS = "spark.sparkgate.agent.idleExitSeconds";
+  public static final String MAX_FRAME_LENGTH = "spark.sparkgate.protocol.maxFrameLength";
+  public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
+
+  public static final int DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+  public static final long DEFAULT_IDLE_EXIT_SECONDS = 600;
+  public static final int DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
+
+  public AgentConfig {
+    Objects.requireNonNull(gatewayHost, "gatewayHost");
+    Objects.requireNonNull(kind, "kind");
+  }
+
+  /**
+   * Reads the launch settings.
+   *
+   * @throws IllegalArgumentException naming the setting that is missing or wrong
+   */
+  public static AgentConfig from(SparkConf conf, Map<String, String> env) {
+    String secret = env.get(SECRET_ENV);
+    if (secret == null || secret.isBlank()) {
+      throw new IllegalArgumentException("the environment variable " + SECRET_ENV + " is not set");
+    }
+    byte[] secretBytes;
+    try {
+      secretBytes = io.sparkgate.proto.AgentAuth.decodeSecret(secret.trim());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(SECRET_ENV + " is not a valid secret: " + e.getMessage());
+    }
+    int maxOutput = intSetting(conf, MAX_OUTPUT_BYTES, DEFAULT_MAX_OUTPUT_BYTES);
+    int maxFrame = intSetting(conf, MAX_FRAME_LENGTH, DEFAULT_MAX_FRAME_LENGTH);
+    if (maxOutput <= 0 || maxOutput > maxFrame / 4) {
+      throw new IllegalArgumentException(MAX_OUTPUT_BYTES + " must be between 1 and a quarter of "
+          + MAX_FRAME_LENGTH + " (" + maxFrame / 4 + "): " + maxOutput);
+    }
+    return new AgentConfig(
+        required(conf, GATEWAY_HOST),
+        intSetting(conf, GATEWAY_PORT, -1),
+        intSetting(conf, SESSION_ID, -1),
+        conf.get(SESSION_KIND, ""),
+        secretBytes,
+        maxOutput,
+        1000L * intSetting(conf, IDLE_EXIT_SECONDS, (int) DEFAULT_IDLE_EXIT_SECONDS),
+        maxFrame);
+  }
+
+  private static String required(SparkConf conf, String key) {
+    if (!conf.contains(key) || conf.get(key).isBlank()) {
+      throw new IllegalArgumentException("the Spark conf " + key + " is not set");
+    }
+    return conf.get(key).trim();
+  }
+
+  private static int intSetting(SparkConf conf, String key, int dflt) {
+    if (!conf.contains(key)) {
+      if (dflt < 0) {
+        throw new IllegalArgumentException("the Spark conf " + key + " is not set");
+      }
+      return dflt;
+    }
+    try {
+      return Integer.parseInt(conf.get(key).trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("the Spark conf " + key + " is not a number: " + conf.get(key));
+    }
+  }
+}

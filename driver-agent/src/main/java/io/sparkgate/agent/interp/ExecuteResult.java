@@ -1,0 +1,67 @@
+package io.sparkgate.agent.interp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How one statement ended, in the shapes of Livy's statement output: either {@link Ok} with a data
+ * map from MIME type to value, or {@link Failure} with {@code ename}, {@code evalue} and
+ * {@code traceback}. Livy reports incomplete input as a failure too ({@link #incomplete()}).
+ */
+public sealed interface ExecuteResult permits ExecuteResult.Ok, ExecuteResult.Failure {
+
+  String TEXT_PLAIN = "text/plain";
+  String APPLICATION_JSON = "application/json";
+
+  /**
+   * Success.
+   *
+   * @param data MIME type to value, in insertion order; a value is a {@link String} or a Jackson
+   *     {@link JsonNode} (for JSON types)
+   * @param truncated the statement's output passed the cap and was cut; the text says where
+   */
+  record Ok(Map<String, Object> data, boolean truncated) implements ExecuteResult {
+    public Ok {
+      Objects.requireNonNull(data, "data");
+      for (Map.Entry<String, Object> e : data.entrySet()) {
+        Objects.requireNonNull(e.getKey(), "MIME type");
+        if (!(e.getValue() instanceof String) && !(e.getValue() instanceof JsonNode)) {
+          throw new IllegalArgumentException("value of " + e.getKey() + " is neither a String nor a JsonNode");
+        }
+      }
+      data = Collections.unmodifiableMap(new LinkedHashMap<>(data));
+    }
+
+    /** The data map as one JSON object, e.g. {@code {"text/plain":"val res0: Int = 2"}}. */
+    public String dataJson() {
+      return Json.write(data);
+    }
+  }
+
+  /** Failure, as Livy reports it: {@code ename}, {@code evalue} and traceback lines. */
+  record Failure(String ename, String evalue, List<String> traceback) implements ExecuteResult {
+    public Failure {
+      Objects.requireNonNull(ename, "ename");
+      evalue = evalue == null ? "" : evalue;
+      traceback = List.copyOf(traceback);
+    }
+  }
+
+  /** Success whose only representation is text. */
+  static Ok text(String text, boolean truncated) {
+    return new Ok(Map.of(TEXT_PLAIN, text), truncated);
+  }
+
+  static Failure failure(String ename, String evalue, List<String> traceback) {
+    return new Failure(ename, evalue, traceback);
+  }
+
+  /** Livy's answer to input that is not a complete statement (for example {@code sc.}). */
+  static Failure incomplete() {
+    return new Failure("Error", "incomplete statement", List.of());
+  }
+}
