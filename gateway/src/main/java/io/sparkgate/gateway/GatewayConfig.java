@@ -1,0 +1,406 @@
+package io.sparkgate.gateway;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The gateway's configuration: one registry of {@link ConfigEntry entries} (key, default, type, doc),
+ * values read from {@code sparkgate.conf} and overridden by environment variables.
+ *
+ * <p>Where values come from, lowest precedence first:
+ * <ol>
+ *   <li>each entry's default;</li>
+ *   <li>{@code sparkgate.conf} in the config directory ({@code -Dsparkgate.conf.dir}, else the
+ *       {@code SPARKGATE_CONF_DIR} environment variable; no directory means defaults only): one
+ *       {@code key = value} per line, {@code #} starts a comment line;</li>
+ *   <li>environment variables named by {@link ConfigEntry#envName()}, e.g.
+ *       {@code SPARKGATE_SERVER_PORT=9000}.</li>
+ * </ol>
+ *
+ * <p>Everything is parsed and checked when the config is built: an unknown key in the file, a value
+ * of the wrong form or a missing Spark home fails start-up with one {@link ConfigException} listing
+ * every problem, instead of a surprise at the first session.
+ */
+public final class GatewayConfig {
+
+  /** File name inside the config directory. */
+  public static final String FILE_NAME = "sparkgate.conf";
+  /** System property naming the config directory. */
+  public static final String CONF_DIR_PROPERTY = "sparkgate.conf.dir";
+  /** Environment variable naming the config directory (when the property is not set). */
+  public static final String CONF_DIR_ENV = "SPARKGATE_CONF_DIR";
+  /** Environment variable naming the Sparkgate installation; relative paths resolve against it. */
+  public static final String HOME_ENV = "SPARKGATE_HOME";
+
+  private static final List<ConfigEntry<?>> REGISTRY = new ArrayList<>();
+
+  // --- HTTP server ---------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> SERVER_HOST = register(ConfigEntry.nonEmptyString(
+      "sparkgate.server.host", "0.0.0.0",
+      "Address the REST API listens on (Livy: livy.server.host)."));
+
+  public static final ConfigEntry<Integer> SERVER_PORT = register(ConfigEntry.intRange(
+      "sparkgate.server.port", "8998", 0, 65535,
+      "Port of the REST API (Livy: livy.server.port); 0 picks a free port."));
+
+  public static final ConfigEntry<Integer> SERVER_EVENT_LOOPS = register(ConfigEntry.intRange(
+      "sparkgate.server.event-loops", "0", 0, 1024,
+      "Vert.x event-loop threads, one HTTP server instance on each; 0 means two per CPU core."));
+
+  public static final ConfigEntry<Long> SERVER_MAX_REQUEST_BODY = register(ConfigEntry.bytes(
+      "sparkgate.server.max-request-body", "4m", 1024, 64L * 1024 * 1024,
+      "Largest request body accepted; a bigger one is answered 413. Statement code travels in the"
+          + " body, so keep it above sparkgate.statement.max-code-length (in UTF-8 bytes)."));
+
+  // --- Agent server (the port drivers dial) --------------------------------------------------
+
+  public static final ConfigEntry<String> AGENT_SERVER_HOST = register(ConfigEntry.nonEmptyString(
+      "sparkgate.agent.server.host", "127.0.0.1",
+      "Address the agent server listens on and that drivers are told to dial. Loopback suits a local"
+          + " master; set an address the cluster can reach for YARN."));
+
+  public static final ConfigEntry<Integer> AGENT_SERVER_PORT = register(ConfigEntry.intRange(
+      "sparkgate.agent.server.port", "0", 0, 65535,
+      "Port of the agent server; 0 picks a free port at start-up."));
+
+  public static final ConfigEntry<Duration> AGENT_HEARTBEAT_INTERVAL = register(ConfigEntry.duration(
+      "sparkgate.agent.heartbeat-interval", "10s", 100,
+      "How often gateway and agent send a heartbeat on an otherwise quiet connection."));
+
+  public static final ConfigEntry<Duration> AGENT_RECONNECT_GRACE = register(ConfigEntry.duration(
+      "sparkgate.agent.reconnect-grace", "60s", 0,
+      "How long a session waits for its agent to dial back after the connection dropped before the"
+          + " session is declared dead and its driver killed."));
+
+  public static final ConfigEntry<Duration> AGENT_IDLE_EXIT = register(ConfigEntry.duration(
+      "sparkgate.agent.idle-exit", "600s", 1000,
+      "How long an agent keeps its driver alive without reaching the gateway before it exits"
+          + " (passed as spark.sparkgate.agent.idleExitSeconds)."));
+
+  public static final ConfigEntry<String> AGENT_JAR = register(ConfigEntry.nonEmptyString(
+      "sparkgate.agent.jar", "driver-agent/target/sparkgate-driver-agent.jar",
+      "The driver-agent jar given to spark-submit. A relative path resolves against $SPARKGATE_HOME,"
+          + " else the working directory."));
+
+  // --- Spark ----------------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> SPARK_HOME = register(ConfigEntry.string(
+      "sparkgate.spark.home", "",
+      "Spark installation whose bin/spark-submit launches drivers. Empty means the SPARK_HOME"
+          + " environment variable; one of the two is required."));
+
+  public static final ConfigEntry<String> SPARK_MASTER = register(ConfigEntry.nonEmptyString(
+      "sparkgate.spark.master", "local[*]",
+      "Spark master of every session (Livy: livy.spark.master)."));
+
+  public static final ConfigEntry<String> SPARK_DEPLOY_MODE = register(ConfigEntry.oneOf(
+      "sparkgate.spark.deploy-mode", "client",
+      "Spark deploy mode of every session (Livy: livy.spark.deploy-mode).", "client", "cluster"));
+
+  // --- Sessions -------------------------------------------------------------------------------
+
+  public static final ConfigEntry<Integer> SESSION_MAX = register(ConfigEntry.intRange(
+      "sparkgate.session.max-sessions", "100", 1, 100_000,
+      "Most sessions alive (starting, idle, busy or stopping) at once; POST /sessions beyond it is"
+          + " answered 503."));
+
+  public static final ConfigEntry<Duration> SESSION_START_TIMEOUT = register(ConfigEntry.duration(
+      "sparkgate.session.start-timeout", "120s", 1000,
+      "How long a session may take from launch to idle; after it the session is in error and its"
+          + " driver is killed."));
+
+  public static final ConfigEntry<Duration> SESSION_IDLE_TIMEOUT = register(ConfigEntry.duration(
+      "sparkgate.session.idle-timeout", "1h", 0,
+      "A session that ran no statement and got none for this long is stopped and removed (Livy:"
+          + " livy.server.session.timeout); a busy session never times out. 0 disables it."));
+
+  public static final ConfigEntry<Duration> SESSION_STATE_RETAIN = register(ConfigEntry.duration(
+      "sparkgate.session.state-retain", "600s", 0,
+      "How long a session that ended (dead, error, killed) stays listed before it is removed"
+          + " (Livy: livy.server.session.state-retain.sec)."));
+
+  public static final ConfigEntry<Duration> SESSION_STOP_GRACE = register(ConfigEntry.duration(
+      "sparkgate.session.stop-grace", "10s", 0,
+      "After a session is deleted, how long its driver gets to exit on its own before it is"
+          + " terminated, and again before it is killed forcibly."));
+
+  public static final ConfigEntry<Duration> SESSION_SWEEP_INTERVAL = register(ConfigEntry.duration(
+      "sparkgate.session.sweep-interval", "1s", 50,
+      "How often sessions are checked for idle and heartbeat timeouts and ended sessions are"
+          + " removed."));
+
+  public static final ConfigEntry<Integer> SESSION_LOG_LINES = register(ConfigEntry.intRange(
+      "sparkgate.session.log-lines", "200", 1, 100_000,
+      "Driver output lines kept per session for GET /sessions/{id}/log (Livy: livy.cache-log.size)."));
+
+  public static final ConfigEntry<Integer> SESSION_MAX_NAME_LENGTH = register(ConfigEntry.intRange(
+      "sparkgate.session.max-name-length", "256", 1, 65_536,
+      "Longest session name accepted, in characters."));
+
+  // --- Statements -----------------------------------------------------------------------------
+
+  public static final ConfigEntry<Integer> STATEMENT_RETAINED = register(ConfigEntry.intRange(
+      "sparkgate.statement.retained", "100", 1, 100_000,
+      "Statements kept per session (Livy: livy.rsc.retained-statements); older ones answer 404. A"
+          + " session refuses a new statement while this many are still waiting or running."));
+
+  public static final ConfigEntry<Long> STATEMENT_MAX_OUTPUT_BYTES = register(ConfigEntry.bytes(
+      "sparkgate.statement.max-output-bytes", "1m", 1024, 6L * 1024 * 1024,
+      "Largest statement output the agent sends; longer output is cut and marked (passed as"
+          + " spark.sparkgate.statement.maxOutputBytes)."));
+
+  public static final ConfigEntry<Integer> STATEMENT_MAX_CODE_LENGTH = register(ConfigEntry.intRange(
+      "sparkgate.statement.max-code-length", "1000000", 1, 2_500_000,
+      "Longest statement (and completion) code accepted, in characters; longer is answered 400. At"
+          + " most 2500000 so that the code fits one agent frame."));
+
+  public static final ConfigEntry<Duration> COMPLETION_TIMEOUT = register(ConfigEntry.duration(
+      "sparkgate.completion.timeout", "10s", 100,
+      "How long POST /sessions/{id}/completion waits for the agent's candidates before it answers"
+          + " 504."));
+
+  private static final Map<String, ConfigEntry<?>> BY_KEY;
+
+  static {
+    Map<String, ConfigEntry<?>> byKey = new LinkedHashMap<>();
+    for (ConfigEntry<?> e : REGISTRY) {
+      if (byKey.put(e.key(), e) != null) {
+        throw new ExceptionInInitializerError("duplicate config key " + e.key());
+      }
+    }
+    BY_KEY = Collections.unmodifiableMap(byKey);
+  }
+
+  private final Map<ConfigEntry<?>, Object> values;
+  private final Map<ConfigEntry<?>, String> sources;
+  private final Path sparkHome;
+  private final Path agentJar;
+
+  private GatewayConfig(Map<ConfigEntry<?>, Object> values, Map<ConfigEntry<?>, String> sources,
+      Path sparkHome, Path agentJar) {
+    this.values = values;
+    this.sources = sources;
+    this.sparkHome = sparkHome;
+    this.agentJar = agentJar;
+  }
+
+  private static <T> ConfigEntry<T> register(ConfigEntry<T> entry) {
+    REGISTRY.add(entry);
+    return entry;
+  }
+
+  /** Every entry, in the order the template lists them. */
+  public static List<ConfigEntry<?>> entries() {
+    return Collections.unmodifiableList(REGISTRY);
+  }
+
+  /** The entry with {@code key}, or null. */
+  public static ConfigEntry<?> entry(String key) {
+    return BY_KEY.get(key);
+  }
+
+  /**
+   * Loads the configuration the way the gateway starts: the config directory from the system
+   * property or the environment, then environment overrides.
+   *
+   * @throws ConfigException listing every problem found
+   */
+  public static GatewayConfig load() {
+    return load(System.getProperty(CONF_DIR_PROPERTY), System.getenv());
+  }
+
+  /**
+   * Loads {@code confDir/sparkgate.conf} (when {@code confDir} is not null) with overrides from
+   * {@code env}.
+   *
+   * @throws ConfigException listing every problem found
+   */
+  public static GatewayConfig load(String confDir, Map<String, String> env) {
+    String dir = confDir != null && !confDir.isBlank() ? confDir : env.get(CONF_DIR_ENV);
+    Map<String, String> fileSettings = new LinkedHashMap<>();
+    List<String> problems = new ArrayList<>();
+    String origin = "defaults";
+    if (dir != null && !dir.isBlank()) {
+      Path file = Path.of(dir).resolve(FILE_NAME);
+      origin = file.toString();
+      if (Files.isRegularFile(file)) {
+        try {
+          readFile(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), fileSettings, problems);
+        } catch (IOException e) {
+          problems.add("cannot read " + file + ": " + e.getMessage());
+        }
+      } else if (!Files.isDirectory(Path.of(dir))) {
+        problems.add("config directory " + dir + " does not exist");
+      }
+    }
+    return build(fileSettings, env, origin, problems);
+  }
+
+  /**
+   * A configuration from explicit settings (key to text, as in the file) and environment; for tests
+   * and embedding.
+   *
+   * @throws ConfigException listing every problem found
+   */
+  public static GatewayConfig of(Map<String, String> settings, Map<String, String> env) {
+    List<String> problems = new ArrayList<>();
+    for (String key : settings.keySet()) {
+      if (!BY_KEY.containsKey(key)) {
+        problems.add("unknown key " + key);
+      }
+    }
+    return build(settings, env, "settings", problems);
+  }
+
+  static void readFile(List<String> lines, String name, Map<String, String> out, List<String> problems) {
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      int eq = line.indexOf('=');
+      String where = name + ":" + (i + 1);
+      if (eq <= 0) {
+        problems.add(where + ": expected 'key = value', got '" + line + "'");
+        continue;
+      }
+      String key = line.substring(0, eq).strip();
+      String value = line.substring(eq + 1).strip();
+      if (!BY_KEY.containsKey(key)) {
+        problems.add(where + ": unknown key " + key);
+      } else if (out.put(key, value) != null) {
+        problems.add(where + ": " + key + " is set twice");
+      }
+    }
+  }
+
+  private static GatewayConfig build(Map<String, String> settings, Map<String, String> env, String origin,
+      List<String> problems) {
+    Map<ConfigEntry<?>, Object> values = new HashMap<>();
+    Map<ConfigEntry<?>, String> sources = new HashMap<>();
+    for (ConfigEntry<?> e : REGISTRY) {
+      String text = e.defaultValue();
+      String source = "default";
+      if (settings.containsKey(e.key())) {
+        text = settings.get(e.key());
+        source = origin;
+      }
+      String fromEnv = env.get(e.envName());
+      if (fromEnv != null) {
+        text = fromEnv;
+        source = "environment variable " + e.envName();
+      }
+      text = text == null ? "" : text.strip();
+      sources.put(e, source);
+      if (text.isEmpty() && e.defaultValue().isEmpty()) {
+        values.put(e, "");
+        continue;
+      }
+      try {
+        values.put(e, e.parse(text));
+      } catch (IllegalArgumentException ex) {
+        problems.add(e.key() + " = '" + text + "' (from " + source + "): " + ex.getMessage());
+      }
+    }
+
+    Path sparkHome = null;
+    String home = (String) values.get(SPARK_HOME);
+    if (home == null || home.isEmpty()) {
+      home = env.getOrDefault("SPARK_HOME", "").strip();
+    }
+    if (home.isEmpty()) {
+      problems.add("no Spark: set " + SPARK_HOME.key() + " or the SPARK_HOME environment variable");
+    } else {
+      sparkHome = Path.of(home).toAbsolutePath().normalize();
+      Path submit = sparkHome.resolve("bin").resolve("spark-submit");
+      if (!Files.isRegularFile(submit) || !Files.isExecutable(submit)) {
+        problems.add("Spark home " + sparkHome + " has no executable bin/spark-submit");
+      }
+    }
+
+    Path agentJar = null;
+    String jar = (String) values.get(AGENT_JAR);
+    if (jar != null && !jar.isEmpty()) {
+      Path p = Path.of(jar);
+      if (!p.isAbsolute()) {
+        String sgHome = env.get(HOME_ENV);
+        p = (sgHome != null && !sgHome.isBlank() ? Path.of(sgHome) : Path.of("")).resolve(p);
+      }
+      agentJar = p.toAbsolutePath().normalize();
+      if (!Files.isRegularFile(agentJar)) {
+        problems.add(AGENT_JAR.key() + ": " + agentJar + " is not a file (build driver-agent, or set"
+            + " " + AGENT_JAR.envName() + ")");
+      }
+    }
+
+    Object maxCode = values.get(STATEMENT_MAX_CODE_LENGTH);
+    Object maxBody = values.get(SERVER_MAX_REQUEST_BODY);
+    if (maxCode instanceof Integer code && maxBody instanceof Long body && body < code) {
+      problems.add(SERVER_MAX_REQUEST_BODY.key() + " (" + body + " bytes) is smaller than "
+          + STATEMENT_MAX_CODE_LENGTH.key() + " (" + code + " characters)");
+    }
+
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return new GatewayConfig(values, sources, sparkHome, agentJar);
+  }
+
+  /** The value of {@code entry}. */
+  @SuppressWarnings("unchecked")
+  public <T> T get(ConfigEntry<T> entry) {
+    Object v = values.get(Objects.requireNonNull(entry, "entry"));
+    if (v == null && !values.containsKey(entry)) {
+      throw new IllegalArgumentException("not a registered config entry: " + entry);
+    }
+    return (T) v;
+  }
+
+  /** Where the value of {@code entry} came from (default, file, environment), for the start-up log. */
+  public String source(ConfigEntry<?> entry) {
+    return sources.get(entry);
+  }
+
+  /** The Spark installation (from the config, else {@code SPARK_HOME}); checked to hold bin/spark-submit. */
+  public Path sparkHome() {
+    return sparkHome;
+  }
+
+  /** The driver-agent jar, absolute; checked to exist. */
+  public Path agentJar() {
+    return agentJar;
+  }
+
+  public String serverHost() {
+    return get(SERVER_HOST);
+  }
+
+  public int serverPort() {
+    return get(SERVER_PORT);
+  }
+
+  public String agentServerHost() {
+    return get(AGENT_SERVER_HOST);
+  }
+
+  public int agentServerPort() {
+    return get(AGENT_SERVER_PORT);
+  }
+
+  /** Event loops for Vert.x: the configured count, or two per available processor when 0. */
+  public int eventLoops() {
+    int n = get(SERVER_EVENT_LOOPS);
+    return n > 0 ? n : 2 * Runtime.getRuntime().availableProcessors();
+  }
+}

@@ -1,0 +1,47 @@
+package io.sparkgate.gateway.api;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * One HTTP server instance of the REST API. Deploy one per event loop on the same port: Vert.x
+ * spreads connections over them.
+ */
+public final class ApiVerticle extends VerticleBase {
+
+  private final Supplier<RestApi> api;
+  private final String host;
+  private final int port;
+  private HttpServer server;
+
+  /**
+   * @param port the port to listen on; a negative port makes every instance given the same one
+   *     share one free port
+   */
+  public ApiVerticle(Supplier<RestApi> api, String host, int port) {
+    this.api = Objects.requireNonNull(api, "api");
+    this.host = Objects.requireNonNull(host, "host");
+    this.port = port;
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(host)
+        .setPort(port)
+        .setTcpNoDelay(true);
+    return vertx.createHttpServer(options)
+        .requestHandler(api.get().router())
+        .listen()
+        .onSuccess(s -> server = s);
+  }
+
+  /** The port this instance listens on (for a shared free port, only the instance that bound it knows). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+}

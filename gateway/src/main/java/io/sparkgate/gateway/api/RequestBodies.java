@@ -1,0 +1,333 @@
+package io.sparkgate.gateway.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgate.gateway.launch.SparkAppRequest;
+import io.sparkgate.gateway.session.Kind;
+import io.sparkgate.gateway.session.SessionRequest;
+import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Parses and checks request bodies. Every problem becomes an {@link ApiError} 400 whose message
+ * names the field and what was expected; nothing a client sends reaches the domain unchecked.
+ *
+ * <p>As Livy (whose Jackson mapper fails on unknown properties), a field the API does not know is
+ * refused rather than silently ignored: a misspelt {@code executorCore} should not start a session
+ * without the cores its author asked for. JSON {@code null} counts as absent, as in Livy.
+ */
+final class RequestBodies {
+
+  /** Entries in jars, pyFiles, files, archives, and in conf. */
+  static final int MAX_LIST_ENTRIES = 1000;
+  /** Characters in a path, a user name, a queue, a conf key. */
+  static final int MAX_ITEM_LENGTH = 4096;
+  /** Characters in a conf value. */
+  static final int MAX_CONF_VALUE_LENGTH = 65_536;
+
+  private static final Set<String> SESSION_FIELDS = Set.of("kind", "proxyUser", "jars", "pyFiles", "files",
+      "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue", "name",
+      "conf", "heartbeatTimeoutInSecond");
+  private static final Set<String> STATEMENT_FIELDS = Set.of("code", "kind");
+  private static final Set<String> COMPLETION_FIELDS = Set.of("code", "kind", "cursor");
+
+  /** Spark's memory strings: a positive number with an optional k, m, g, t or p (and b) suffix. */
+  private static final Pattern MEMORY = Pattern.compile("(?i)[0-9]{1,12}([kmgtp]b?)?");
+
+  /** Spark properties only the gateway sets. */
+  private static final Set<String> RESERVED_CONF = Set.of("spark.master", "spark.submit.deployMode");
+  private static final String RESERVED_PREFIX = "spark.sparkgate.";
+
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .build();
+
+  /** {@code POST /sessions/{id}/statements}: the code and its kind (null: the session's). */
+  record StatementBody(String code, Kind kind) {}
+
+  /** {@code POST /sessions/{id}/completion}. */
+  record CompletionBody(String code, Kind kind, int cursor) {}
+
+  private final int maxNameLength;
+  private final int maxCodeLength;
+
+  RequestBodies(int maxNameLength, int maxCodeLength) {
+    this.maxNameLength = maxNameLength;
+    this.maxCodeLength = maxCodeLength;
+  }
+
+  /** The body of {@code POST /sessions}. */
+  SessionRequest session(Buffer body) {
+    ObjectNode o = object(body);
+    checkFields(o, SESSION_FIELDS);
+    String kindName = optString(o, "kind", 32);
+    Kind kind = kindName == null || kindName.equals(Kind.SHARED) ? null : kind(kindName);
+    String name = optString(o, "name", maxNameLength);
+    if (name != null && name.isBlank()) {
+      throw ApiError.badRequest("name must not be blank");
+    }
+    SparkAppRequest app = new SparkAppRequest(
+        optNonEmpty(o, "proxyUser"),
+        pathList(o, "jars"),
+        pathList(o, "pyFiles"),
+        pathList(o, "files"),
+        pathList(o, "archives"),
+        memory(o, "driverMemory"),
+        optInt(o, "driverCores", 1, 1024),
+        memory(o, "executorMemory"),
+        optInt(o, "executorCores", 1, 1024),
+        optInt(o, "numExecutors", 0, 100_000),
+        optNonEmpty(o, "queue"),
+        conf(o));
+    Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
+    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
+  }
+
+  /** The body of {@code POST /sessions/{id}/statements}. */
+  StatementBody statement(Buffer body) {
+    ObjectNode o = object(body);
+    checkFields(o, STATEMENT_FIELDS);
+    String code = code(o, false);
+    String kindName = optString(o, "kind", 32);
+    return new StatementBody(code, kindName == null ? null : kind(kindName));
+  }
+
+  /** The body of {@code POST /sessions/{id}/completion}. */
+  CompletionBody completion(Buffer body) {
+    ObjectNode o = object(body);
+    checkFields(o, COMPLETION_FIELDS);
+    String code = code(o, true);
+    String kindName = optString(o, "kind", 32);
+    Integer cursor = optInt(o, "cursor", 0, Integer.MAX_VALUE);
+    if (cursor == null) {
+      throw ApiError.badRequest("cursor is required: the position in code to complete at");
+    }
+    if (cursor > code.length()) {
+      throw ApiError.badRequest("cursor " + cursor + " is past the end of the code (" + code.length() + " characters)");
+    }
+    return new CompletionBody(code, kindName == null ? null : kind(kindName), cursor);
+  }
+
+  static ObjectNode object(Buffer body) {
+    if (body == null || body.length() == 0) {
+      throw ApiError.badRequest("The request body is empty; expected a JSON object");
+    }
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(body.getBytes());
+    } catch (JsonProcessingException e) {
+      throw ApiError.badRequest("Malformed JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw ApiError.badRequest("Unreadable request body: " + e.getMessage());
+    }
+    if (node == null || node.isMissingNode()) {
+      throw ApiError.badRequest("The request body is empty; expected a JSON object");
+    }
+    if (!node.isObject()) {
+      throw ApiError.badRequest("The request body must be a JSON object, not " + describe(node));
+    }
+    return (ObjectNode) node;
+  }
+
+  private static void checkFields(ObjectNode o, Set<String> known) {
+    Iterator<String> names = o.fieldNames();
+    while (names.hasNext()) {
+      String n = names.next();
+      if (!known.contains(n)) {
+        throw ApiError.badRequest("Unrecognized field \"" + cut(n) + "\"; known fields: " + String.join(", ",
+            new java.util.TreeSet<>(known)));
+      }
+    }
+  }
+
+  private String code(ObjectNode o, boolean emptyAllowed) {
+    JsonNode n = o.get("code");
+    if (n == null || n.isNull()) {
+      throw ApiError.badRequest("code is required");
+    }
+    if (!n.isTextual()) {
+      throw ApiError.badRequest("code must be a string, not " + describe(n));
+    }
+    String code = n.textValue();
+    if (!emptyAllowed && code.isBlank()) {
+      throw ApiError.badRequest("code must not be empty");
+    }
+    if (code.length() > maxCodeLength) {
+      throw ApiError.badRequest("code has " + code.length() + " characters, more than the " + maxCodeLength
+          + " allowed");
+    }
+    return code;
+  }
+
+  private static Kind kind(String name) {
+    try {
+      return Kind.parse(name);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("Invalid kind: " + cut(name) + " (expected spark, pyspark, sparkr or sql)");
+    }
+  }
+
+  private static String optString(ObjectNode o, String field, int maxLength) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual()) {
+      throw ApiError.badRequest(field + " must be a string, not " + describe(n));
+    }
+    String s = n.textValue();
+    if (s.length() > maxLength) {
+      throw ApiError.badRequest(field + " has " + s.length() + " characters, more than the " + maxLength + " allowed");
+    }
+    return s;
+  }
+
+  private static String optNonEmpty(ObjectNode o, String field) {
+    String s = optString(o, field, MAX_ITEM_LENGTH);
+    if (s != null && s.isBlank()) {
+      throw ApiError.badRequest(field + " must not be empty");
+    }
+    return s;
+  }
+
+  private static String memory(ObjectNode o, String field) {
+    String s = optString(o, field, 32);
+    if (s == null) {
+      return null;
+    }
+    if (!MEMORY.matcher(s).matches() || s.chars().filter(Character::isDigit).allMatch(c -> c == '0')) {
+      throw ApiError.badRequest(field + " must be a positive amount of memory such as 512m or 2g, not \"" + s + "\"");
+    }
+    return s;
+  }
+
+  /**
+   * An integer field in {@code [min, max]}. As Livy's Jackson mapper, a string holding an integer
+   * ({@code "2"}) is accepted; anything else (a fraction, a word, a boolean) is not.
+   */
+  private static Integer optInt(ObjectNode o, String field, int min, int max) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    long v;
+    if (n.isIntegralNumber() && n.canConvertToLong()) {
+      v = n.longValue();
+    } else if (n.isTextual() && n.textValue().strip().matches("-?[0-9]{1,18}")) {
+      v = Long.parseLong(n.textValue().strip());
+    } else {
+      throw ApiError.badRequest(field + " must be an integer, not " + describe(n));
+    }
+    if (v < min || v > max) {
+      throw ApiError.badRequest(field + " must be " + (max == Integer.MAX_VALUE ? "at least " + min
+          : "between " + min + " and " + max) + ", not " + v);
+    }
+    return (int) v;
+  }
+
+  private static List<String> pathList(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw ApiError.badRequest(field + " must be a list of strings, not " + describe(n));
+    }
+    if (n.size() > MAX_LIST_ENTRIES) {
+      throw ApiError.badRequest(field + " has " + n.size() + " entries, more than the " + MAX_LIST_ENTRIES + " allowed");
+    }
+    List<String> out = new ArrayList<>(n.size());
+    for (JsonNode e : n) {
+      if (!e.isTextual()) {
+        throw ApiError.badRequest(field + " must be a list of strings, but holds " + describe(e));
+      }
+      String s = e.textValue();
+      if (s.isBlank()) {
+        throw ApiError.badRequest(field + " holds an empty string");
+      }
+      if (s.length() > MAX_ITEM_LENGTH) {
+        throw ApiError.badRequest(field + " holds a string of " + s.length() + " characters, more than the "
+            + MAX_ITEM_LENGTH + " allowed");
+      }
+      if (s.indexOf(',') >= 0) {
+        // spark-submit takes these as one comma-separated list.
+        throw ApiError.badRequest(field + " entries must not contain a comma: \"" + cut(s) + "\"");
+      }
+      out.add(s);
+    }
+    return out;
+  }
+
+  private static Map<String, String> conf(ObjectNode o) {
+    JsonNode n = o.get("conf");
+    if (n == null || n.isNull()) {
+      return Map.of();
+    }
+    if (!n.isObject()) {
+      throw ApiError.badRequest("conf must be an object of Spark properties, not " + describe(n));
+    }
+    if (n.size() > MAX_LIST_ENTRIES) {
+      throw ApiError.badRequest("conf has " + n.size() + " entries, more than the " + MAX_LIST_ENTRIES + " allowed");
+    }
+    Map<String, String> conf = new LinkedHashMap<>();
+    Iterator<Map.Entry<String, JsonNode>> fields = n.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> e = fields.next();
+      String key = e.getKey();
+      if (key.isBlank() || key.length() > MAX_ITEM_LENGTH || key.indexOf('=') >= 0
+          || key.chars().anyMatch(Character::isWhitespace)) {
+        throw ApiError.badRequest("conf key \"" + cut(key) + "\" is not a Spark property name");
+      }
+      if (RESERVED_CONF.contains(key) || key.startsWith(RESERVED_PREFIX)) {
+        throw ApiError.badRequest("conf key " + key + " is set by the gateway and cannot be given in a request");
+      }
+      JsonNode v = e.getValue();
+      String value;
+      if (v.isTextual()) {
+        value = v.textValue();
+      } else if (v.isNumber() || v.isBoolean()) {
+        value = v.asText();
+      } else {
+        throw ApiError.badRequest("conf value of " + key + " must be a string, number or boolean, not " + describe(v));
+      }
+      if (value.length() > MAX_CONF_VALUE_LENGTH) {
+        throw ApiError.badRequest("conf value of " + key + " has " + value.length() + " characters, more than the "
+            + MAX_CONF_VALUE_LENGTH + " allowed");
+      }
+      conf.put(key, value);
+    }
+    return conf;
+  }
+
+  private static String describe(JsonNode n) {
+    JsonNodeType t = n.getNodeType();
+    return switch (t) {
+      case ARRAY -> "a list";
+      case OBJECT -> "an object";
+      case BOOLEAN -> n.asText();
+      case NUMBER -> n.asText();
+      case STRING -> "\"" + cut(n.textValue()) + "\"";
+      case NULL -> "null";
+      default -> t.name().toLowerCase(java.util.Locale.ROOT);
+    };
+  }
+
+  /** Client text quoted in a message, cut so that a huge value does not make a huge answer. */
+  private static String cut(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+}

@@ -1,0 +1,344 @@
+package io.sparkgate.gateway.api;
+
+import io.sparkgate.gateway.session.InteractiveSession;
+import io.sparkgate.gateway.session.SessionException;
+import io.sparkgate.gateway.session.SessionManager;
+import io.sparkgate.gateway.session.SessionRequest;
+import io.sparkgate.gateway.session.Statement;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Livy's REST API for interactive sessions, on a vertx-web {@link Router}.
+ *
+ * <pre>
+ * GET    /version
+ * GET    /sessions                              ?from&amp;size
+ * POST   /sessions                              201, Location: /sessions/{id}
+ * GET    /sessions/{id}
+ * GET    /sessions/{id}/state
+ * DELETE /sessions/{id}
+ * GET    /sessions/{id}/log                     ?from&amp;size
+ * GET    /sessions/{id}/statements              ?from&amp;size
+ * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
+ * GET    /sessions/{id}/statements/{sid}
+ * POST   /sessions/{id}/statements/{sid}/cancel
+ * POST   /sessions/{id}/completion
+ * </pre>
+ *
+ * <p>Reads are served from the sessions' published values on the event loop that took the request:
+ * no lock, no hop, no wait (a statement's JSON is rendered once per change and then only written).
+ * Changes hop to the sessions' context through {@link SessionManager}. One failure handler answers
+ * every error with Livy's {@code {"msg": ...}} and a status: 400 for bad input, 404 for unknown ids,
+ * 413 for an oversized body, 503 at the session limit, 504 when a driver is slow to answer.
+ */
+public final class RestApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
+
+  /** The Livy release whose REST API this gateway speaks. */
+  public static final String LIVY_API_VERSION = "0.8.0-incubating";
+  /** This gateway's version (from the build). */
+  public static final String SPARKGATE_VERSION = loadVersion();
+
+  /** Default page size of GET /sessions and GET /sessions/{id}/log, as Livy. */
+  static final int DEFAULT_PAGE = 100;
+  /** Largest page any listing answers; a bigger size is capped. */
+  static final int MAX_PAGE = 1000;
+
+  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+
+  private final Vertx vertx;
+  private final SessionManager sessions;
+  private final RequestBodies bodies;
+  private final long maxBodyBytes;
+  private final Buffer versionJson;
+
+  /**
+   * @param maxBodyBytes larger request bodies are answered 413
+   * @param maxNameLength longest session name accepted
+   * @param maxCodeLength longest statement code accepted, in characters
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
+    this.vertx = vertx;
+    this.sessions = sessions;
+    this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
+    this.maxBodyBytes = maxBodyBytes;
+    this.versionJson = LivyJson.render(g -> {
+      g.writeStartObject();
+      g.writeStringField("version", LIVY_API_VERSION);
+      g.writeStringField("sparkgateVersion", SPARKGATE_VERSION);
+      g.writeEndObject();
+    });
+  }
+
+  /** A router serving the API; create one per event loop. */
+  public Router router() {
+    Router router = Router.router(vertx);
+    // Every POST body is read whole, up to the limit, whatever its content type (Livy clients
+    // often send JSON without one, or as form data).
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes).setMergeFormAttributes(false);
+
+    router.get("/version").handler(ctx -> ok(ctx, versionJson));
+    router.get("/sessions").handler(this::listSessions);
+    router.post("/sessions").handler(body).handler(this::createSession);
+    router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx))));
+    router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx))));
+    router.delete("/sessions/:id").handler(body).handler(this::deleteSession);
+    router.get("/sessions/:id/log").handler(this::log);
+    router.get("/sessions/:id/statements").handler(this::listStatements);
+    router.post("/sessions/:id/statements").handler(body).handler(this::submitStatement);
+    router.get("/sessions/:id/statements/:sid").handler(this::getStatement);
+    router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
+    router.post("/sessions/:id/completion").handler(body).handler(this::complete);
+
+    router.route().failureHandler(this::failure);
+    router.errorHandler(404, ctx -> error(ctx, 404, "Not found: " + ctx.request().method() + " " + path(ctx)));
+    router.errorHandler(405, ctx -> error(ctx, 405, "Method " + ctx.request().method() + " is not allowed on " + path(ctx)));
+    router.errorHandler(500, this::failure);
+    return router;
+  }
+
+  /**
+   * Loads and initializes the JSON and routing machinery on the calling thread, so that the first
+   * request does not pay for class loading on an event loop. Call off the event loops.
+   */
+  public void warmUp() {
+    // Netty 4.2's allocators register JFR events on their first chunk, which initializes JFR's
+    // metadata (100+ ms): do it here rather than on the first request's event loop.
+    io.netty.buffer.ByteBufAllocator.DEFAULT.directBuffer(1).release();
+    io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(1).release();
+    router();
+    RequestBodies.object(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
+    bodies.statement(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
+    LivyJson.message("warm");
+  }
+
+  // --- Handlers ---------------------------------------------------------------------------------
+
+  private void listSessions(RoutingContext ctx) {
+    int from = queryInt(ctx, "from", 0);
+    int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
+    List<InteractiveSession> all = sessions.list();
+    ok(ctx, LivyJson.sessions(from, all.size(), page(all, from, size)));
+  }
+
+  private void createSession(RoutingContext ctx) {
+    SessionRequest request = bodies.session(ctx.body().buffer());
+    respond(ctx, sessions.create(request, null), s -> {
+      ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
+      send(ctx, 201, LivyJson.session(s));
+    });
+  }
+
+  private void deleteSession(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    respond(ctx, sessions.delete(s.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  private void log(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    List<String> lines = s.log().lines();
+    int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
+    // Without from, the last `size` lines, as Livy.
+    int from = ctx.request().getParam("from") == null ? Math.max(0, lines.size() - size) : queryInt(ctx, "from", 0);
+    ok(ctx, LivyJson.log(s.id(), from, lines.size(), page(lines, from, size)));
+  }
+
+  private void listStatements(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    List<Statement> all = s.statements();
+    int from = queryInt(ctx, "from", 0);
+    int size = Math.min(queryInt(ctx, "size", MAX_PAGE), MAX_PAGE);
+    ok(ctx, LivyJson.statements(all.size(), page(all, from, size)));
+  }
+
+  private void submitStatement(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    RequestBodies.StatementBody b = bodies.statement(ctx.body().buffer());
+    respond(ctx, sessions.submit(s, b.code(), b.kind()), st -> {
+      ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id() + "/statements/" + st.id());
+      send(ctx, 201, st.rendered(LivyJson.STATEMENT));
+    });
+  }
+
+  private void getStatement(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    ok(ctx, statement(ctx, s).rendered(LivyJson.STATEMENT));
+  }
+
+  private void cancelStatement(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    Statement st = statement(ctx, s);
+    respond(ctx, sessions.cancel(s, st.id()), v -> ok(ctx, LivyJson.message("canceled")));
+  }
+
+  private void complete(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    RequestBodies.CompletionBody b = bodies.completion(ctx.body().buffer());
+    respond(ctx, sessions.complete(s, b.code(), b.kind(), b.cursor()), c -> ok(ctx, LivyJson.candidates(c)));
+  }
+
+  // --- Helpers ----------------------------------------------------------------------------------
+
+  /** The session named by the path, touched (a client called it); 404 when unknown or not a number. */
+  private InteractiveSession session(RoutingContext ctx) {
+    String raw = ctx.pathParam("id");
+    InteractiveSession s = null;
+    Integer id = parseId(raw);
+    if (id != null) {
+      s = sessions.get(id);
+    }
+    if (s == null) {
+      throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
+    }
+    s.touch();
+    return s;
+  }
+
+  private static Statement statement(RoutingContext ctx, InteractiveSession s) {
+    String raw = ctx.pathParam("sid");
+    Integer id = parseId(raw);
+    Statement st = id == null ? null : s.statement(id);
+    if (st == null) {
+      throw ApiError.notFound("Statement '" + cut(raw) + "' not found in session " + s.id() + ".");
+    }
+    return st;
+  }
+
+  private static Integer parseId(String raw) {
+    if (raw == null || raw.isEmpty() || raw.length() > 10) {
+      return null;
+    }
+    for (int i = 0; i < raw.length(); i++) {
+      if (raw.charAt(i) < '0' || raw.charAt(i) > '9') {
+        return null;
+      }
+    }
+    long v = Long.parseLong(raw);
+    return v > Integer.MAX_VALUE ? null : (int) v;
+  }
+
+  /** A non-negative integer query parameter, or {@code dflt} when absent; 400 otherwise. */
+  private static int queryInt(RoutingContext ctx, String name, int dflt) {
+    String raw = ctx.request().getParam(name);
+    if (raw == null) {
+      return dflt;
+    }
+    Integer v = parseId(raw.strip());
+    if (v == null) {
+      throw ApiError.badRequest(name + " must be a non-negative integer, not '" + cut(raw) + "'");
+    }
+    return v;
+  }
+
+  private static <T> List<T> page(List<T> all, int from, int size) {
+    if (from >= all.size() || size == 0) {
+      return List.of();
+    }
+    return all.subList(from, (int) Math.min(all.size(), (long) from + size));
+  }
+
+  private <T> void respond(RoutingContext ctx, Future<T> result, java.util.function.Consumer<T> onSuccess) {
+    result.onComplete(ar -> {
+      if (ar.succeeded()) {
+        onSuccess.accept(ar.result());
+      } else {
+        ctx.fail(ar.cause());
+      }
+    });
+  }
+
+  private static void ok(RoutingContext ctx, Buffer json) {
+    send(ctx, 200, json);
+  }
+
+  private static void send(RoutingContext ctx, int status, Buffer json) {
+    HttpServerResponse response = ctx.response();
+    if (response.ended()) {
+      return;
+    }
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(json);
+  }
+
+  private static void error(RoutingContext ctx, int status, String message) {
+    HttpServerResponse response = ctx.response();
+    if (response.ended()) {
+      return;
+    }
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    MultiMap headers = response.headers();
+    headers.remove(HttpHeaders.LOCATION);
+    send(ctx, status, LivyJson.message(message));
+  }
+
+  private void failure(RoutingContext ctx) {
+    Throwable f = ctx.failure();
+    if (f instanceof ApiError e) {
+      error(ctx, e.status(), e.getMessage());
+    } else if (f instanceof SessionException e) {
+      error(ctx, status(e.reason()), e.getMessage());
+    } else if (ctx.statusCode() == 413) {
+      error(ctx, 413, "The request body is larger than the " + maxBodyBytes + " bytes allowed");
+    } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      error(ctx, ctx.statusCode(), f != null && f.getMessage() != null ? f.getMessage()
+          : "Bad request: " + ctx.request().method() + " " + path(ctx));
+    } else {
+      LOG.error("Internal error on {} {}", ctx.request().method(), path(ctx), f);
+      error(ctx, 500, "Internal error: " + (f == null ? "unknown" : f.getClass().getSimpleName()));
+    }
+  }
+
+  private static int status(SessionException.Reason reason) {
+    return switch (reason) {
+      case BAD_REQUEST -> 400;
+      case NOT_FOUND -> 404;
+      case TOO_MANY -> 429;
+      case UNAVAILABLE -> 503;
+      case TIMEOUT -> 504;
+    };
+  }
+
+  private static String path(RoutingContext ctx) {
+    return cut(ctx.request().path());
+  }
+
+  private static String cut(String s) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+
+  private static String loadVersion() {
+    try (InputStream in = RestApi.class.getResourceAsStream("/sparkgate-version.properties")) {
+      if (in != null) {
+        Properties p = new Properties();
+        p.load(in);
+        String v = p.getProperty("version");
+        if (v != null && !v.startsWith("$")) {
+          return v;
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("cannot read the version resource", e);
+    }
+    return "unknown";
+  }
+}

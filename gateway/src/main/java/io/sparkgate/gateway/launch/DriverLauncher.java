@@ -1,0 +1,17 @@
+package io.sparkgate.gateway.launch;
+
+import io.vertx.core.Future;
+
+/**
+ * Starts Spark drivers. Sessions talk only to this interface, so they do not care where the driver
+ * runs: a local spark-submit child ({@link SparkSubmitLauncher}) today, a YARN application later.
+ */
+public interface DriverLauncher {
+
+  /**
+   * Starts a driver. Never blocks the caller: process creation runs on a worker thread.
+   *
+   * @return the running driver, or a failure saying why it could not be started
+   */
+  Future<DriverProcess> launch(LaunchSpec spec);
+}

@@ -1,0 +1,81 @@
+package io.sparkgate.gateway.launch;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The last {@code capacity} lines of a session's log (its driver's merged stdout and stderr, and the
+ * gateway's own notes about the session). Older lines fall off the front.
+ *
+ * <p>Writers (the thread draining the driver's output, the session's context) serialize among
+ * themselves; readers (HTTP handlers on any event loop) take no lock and never wait: each slot holds
+ * an immutable line tagged with its sequence number, so a reader skips a slot a writer has already
+ * reused.
+ */
+public final class LogRing {
+
+  /** Longest line kept, in characters; the rest of a longer line is dropped and marked. */
+  public static final int MAX_LINE_LENGTH = 8192;
+
+  private static final String CUT_MARK = " [... line cut at " + MAX_LINE_LENGTH + " characters]";
+
+  private record Line(long seq, String text) {}
+
+  private final AtomicReferenceArray<Line> slots;
+  private final int capacity;
+  private volatile long written;
+
+  public LogRing(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be positive: " + capacity);
+    }
+    this.capacity = capacity;
+    this.slots = new AtomicReferenceArray<>(capacity);
+  }
+
+  /** Appends one line (a longer one is cut at {@link #MAX_LINE_LENGTH} characters). */
+  public synchronized void append(String line) {
+    String text = line.length() > MAX_LINE_LENGTH ? line.substring(0, MAX_LINE_LENGTH) + CUT_MARK : line;
+    long seq = written;
+    slots.set((int) (seq % capacity), new Line(seq, text));
+    written = seq + 1;
+  }
+
+  /** How many lines were ever appended. */
+  public long written() {
+    return written;
+  }
+
+  public int capacity() {
+    return capacity;
+  }
+
+  /** The lines kept now, oldest first. Lock-free; a consistent window even while lines arrive. */
+  public List<String> lines() {
+    return window(capacity);
+  }
+
+  /** The last {@code n} lines kept, oldest first; reads only those. */
+  public List<String> tail(int n) {
+    return window(Math.min(n, capacity));
+  }
+
+  private List<String> window(int n) {
+    long end = written;
+    long start = Math.max(0, end - n);
+    List<String> out = new ArrayList<>((int) (end - start));
+    for (long i = start; i < end; i++) {
+      Line l = slots.get((int) (i % capacity));
+      // A writer may have reused the slot for a newer line since `end` was read: that line (and
+      // every older one before it) is no longer part of the window.
+      if (l != null && l.seq() == i) {
+        out.add(l.text());
+      } else {
+        out.clear();
+      }
+    }
+    return Collections.unmodifiableList(out);
+  }
+}

@@ -1,0 +1,267 @@
+package io.sparkgate.gateway.launch;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts each driver as a child process: {@code $SPARK_HOME/bin/spark-submit} with the gateway's
+ * master and deploy mode, the client's options and the gateway's Spark properties.
+ *
+ * <p>The process is created on a Vert.x worker thread. A dedicated daemon thread per driver drains
+ * its merged stdout and stderr into the session's {@link LogRing} (so the child never blocks on a
+ * full pipe, and memory stays bounded). Killing destroys the whole process tree: the driver JVM
+ * starts children of its own (the Python and R interpreters).
+ *
+ * <p>In client deploy mode the spark-submit process is the driver (the script ends in
+ * {@code exec java}), so its exit is the driver's exit.
+ */
+public final class SparkSubmitLauncher implements DriverLauncher {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SparkSubmitLauncher.class);
+
+  /** Property names whose values are hidden when a command line is logged. */
+  private static final Pattern SECRET_KEY = Pattern.compile("(?i).*(secret|password|token|credential).*");
+
+  /** How long to wait, after the process exited, for its output pipe to drain. */
+  private static final long OUTPUT_DRAIN_MILLIS = 2000;
+
+  private final Vertx vertx;
+  private final Path sparkSubmit;
+  private final String master;
+  private final String deployMode;
+
+  /**
+   * @param sparkHome a Spark installation holding {@code bin/spark-submit}
+   * @param master the {@code --master} of every driver
+   * @param deployMode the {@code --deploy-mode} of every driver
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.sparkSubmit = sparkHome.resolve("bin").resolve("spark-submit");
+    this.master = Objects.requireNonNull(master, "master");
+    this.deployMode = Objects.requireNonNull(deployMode, "deployMode");
+  }
+
+  @Override
+  public Future<DriverProcess> launch(LaunchSpec spec) {
+    List<String> command = command(spec);
+    return vertx.executeBlocking(() -> start(spec, command), false);
+  }
+
+  /** The spark-submit command line for {@code spec}. Holds no secret: those go in the environment. */
+  public List<String> command(LaunchSpec spec) {
+    SparkAppRequest app = spec.app();
+    List<String> cmd = new ArrayList<>();
+    cmd.add(sparkSubmit.toString());
+    cmd.add("--master");
+    cmd.add(master);
+    cmd.add("--deploy-mode");
+    cmd.add(deployMode);
+    cmd.add("--name");
+    cmd.add(spec.appName());
+    cmd.add("--class");
+    cmd.add(spec.mainClass());
+    addList(cmd, "--jars", app.jars());
+    addList(cmd, "--py-files", app.pyFiles());
+    addList(cmd, "--files", app.files());
+    addList(cmd, "--archives", app.archives());
+    addOption(cmd, "--driver-memory", app.driverMemory());
+    addOption(cmd, "--driver-cores", app.driverCores());
+    addOption(cmd, "--executor-memory", app.executorMemory());
+    addOption(cmd, "--executor-cores", app.executorCores());
+    addOption(cmd, "--num-executors", app.numExecutors());
+    addOption(cmd, "--queue", app.queue());
+    addOption(cmd, "--proxy-user", app.proxyUser());
+    // The client's properties first, the gateway's last: spark-submit keeps the last value of a key.
+    for (Map.Entry<String, String> e : app.conf().entrySet()) {
+      cmd.add("--conf");
+      cmd.add(e.getKey() + "=" + e.getValue());
+    }
+    for (Map.Entry<String, String> e : spec.gatewayConf().entrySet()) {
+      cmd.add("--conf");
+      cmd.add(e.getKey() + "=" + e.getValue());
+    }
+    cmd.add(spec.appResource().toString());
+    return cmd;
+  }
+
+  private static void addList(List<String> cmd, String option, List<String> values) {
+    if (!values.isEmpty()) {
+      cmd.add(option);
+      cmd.add(String.join(",", values));
+    }
+  }
+
+  private static void addOption(List<String> cmd, String option, Object value) {
+    if (value != null) {
+      cmd.add(option);
+      cmd.add(value.toString());
+    }
+  }
+
+  /** The command with the values of secret-looking properties hidden, for logs. */
+  static String redacted(List<String> command) {
+    return command.stream()
+        .map(arg -> {
+          int eq = arg.indexOf('=');
+          return eq > 0 && SECRET_KEY.matcher(arg.substring(0, eq)).matches() ? arg.substring(0, eq) + "=*****" : arg;
+        })
+        .collect(Collectors.joining(" "));
+  }
+
+  private DriverProcess start(LaunchSpec spec, List<String> command) throws IOException {
+    LOG.info("Session {}: launching {}", spec.sessionId(), redacted(command));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().putAll(spec.environment());
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    Process process = pb.start();
+    return new ChildDriver(vertx, spec.sessionId(), process, spec.log());
+  }
+
+  /** A driver running as a child process of the gateway. */
+  private static final class ChildDriver implements DriverProcess {
+    private final Vertx vertx;
+    private final int sessionId;
+    private final Process process;
+    private final LogRing log;
+    private final Promise<Integer> exit = Promise.promise();
+    private final CompletableFuture<Void> outputDrained = new CompletableFuture<>();
+    private final AtomicBoolean killing = new AtomicBoolean();
+
+    ChildDriver(Vertx vertx, int sessionId, Process process, LogRing log) {
+      this.vertx = vertx;
+      this.sessionId = sessionId;
+      this.process = process;
+      this.log = log;
+      Thread reader = new Thread(this::drainOutput, "sparkgate-session-" + sessionId + "-output");
+      reader.setDaemon(true);
+      reader.start();
+      // Report the exit once the last output is in the log; a grandchild holding the pipe open must
+      // not delay it for long.
+      process.onExit()
+          .thenCompose(p -> outputDrained.completeOnTimeout(null, OUTPUT_DRAIN_MILLIS, TimeUnit.MILLISECONDS))
+          .whenComplete((v, t) -> {
+            int code = process.exitValue();
+            LOG.info("Session {}: driver process {} exited with code {}", sessionId, process.pid(), code);
+            exit.tryComplete(code);
+          });
+    }
+
+    private void drainOutput() {
+      try (Reader in = new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)) {
+        readLines(in, log);
+      } catch (IOException e) {
+        // The pipe closes when the process dies; anything else is worth a note.
+        if (process.isAlive()) {
+          LOG.warn("Session {}: reading driver output failed", sessionId, e);
+        }
+      } finally {
+        outputDrained.complete(null);
+      }
+    }
+
+    @Override
+    public Future<Integer> exit() {
+      return exit.future();
+    }
+
+    @Override
+    public boolean isAlive() {
+      return process.isAlive();
+    }
+
+    @Override
+    public LogRing log() {
+      return log;
+    }
+
+    @Override
+    public String describe() {
+      return "pid " + process.pid();
+    }
+
+    @Override
+    public Future<Void> kill(Duration grace) {
+      // Signal through the ProcessHandle: Process.destroy() would also close our end of the output
+      // pipe and lose the driver's last lines.
+      ProcessHandle driver = process.toHandle();
+      if (killing.compareAndSet(false, true) && driver.isAlive()) {
+        vertx.executeBlocking(() -> {
+          // Children first: once the driver dies they are re-parented and out of reach.
+          List<ProcessHandle> tree = driver.descendants().collect(Collectors.toList());
+          tree.forEach(ProcessHandle::destroy);
+          driver.destroy();
+          return tree;
+        }, false).onSuccess(tree -> vertx.setTimer(Math.max(1, grace.toMillis()), id -> {
+          if (driver.isAlive() || tree.stream().anyMatch(ProcessHandle::isAlive)) {
+            vertx.executeBlocking(() -> {
+              if (driver.isAlive()) {
+                LOG.warn("Session {}: driver {} did not stop within {} ms of SIGTERM; killing it", sessionId,
+                    driver.pid(), grace.toMillis());
+              }
+              driver.descendants().forEach(ProcessHandle::destroyForcibly);
+              tree.forEach(ProcessHandle::destroyForcibly);
+              driver.destroyForcibly();
+              return null;
+            }, false);
+          }
+        }));
+      }
+      return exit.future().mapEmpty();
+    }
+  }
+
+  /**
+   * Splits {@code in} into lines (LF, CR or CRLF) without ever buffering more than one capped line:
+   * the characters of an overlong line past the cap are dropped here, and the log marks the cut.
+   */
+  static void readLines(Reader in, LogRing log) throws IOException {
+    char[] buf = new char[8192];
+    StringBuilder line = new StringBuilder();
+    boolean lastWasCr = false;
+    int n;
+    while ((n = in.read(buf)) != -1) {
+      for (int i = 0; i < n; i++) {
+        char c = buf[i];
+        if (c == '\n' && lastWasCr) {
+          lastWasCr = false;
+          continue;
+        }
+        lastWasCr = c == '\r';
+        if (c == '\n' || c == '\r') {
+          log.append(line.toString());
+          line.setLength(0);
+        } else if (line.length() <= LogRing.MAX_LINE_LENGTH) {
+          line.append(c);
+        }
+      }
+    }
+    if (line.length() > 0) {
+      log.append(line.toString());
+    }
+  }
+
+  /** Reads all of {@code in} into {@code log}; visible for tests. */
+  static void readLines(InputStream in, LogRing log) throws IOException {
+    readLines(new InputStreamReader(in, StandardCharsets.UTF_8), log);
+  }
+}

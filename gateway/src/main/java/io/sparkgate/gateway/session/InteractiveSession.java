@@ -1,0 +1,695 @@
+package io.sparkgate.gateway.session;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.sparkgate.gateway.agent.AgentEndpoint;
+import io.sparkgate.gateway.agent.AgentSessionHandler;
+import io.sparkgate.gateway.launch.DriverLauncher;
+import io.sparkgate.gateway.launch.DriverProcess;
+import io.sparkgate.gateway.launch.LaunchSpec;
+import io.sparkgate.gateway.launch.LogRing;
+import io.sparkgate.proto.AgentAuth;
+import io.sparkgate.proto.Command;
+import io.sparkgate.proto.Event;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An interactive session: one Spark driver running the driver-agent, the statements sent to it,
+ * and its log. The domain record and its behaviour; the REST shapes live in the api package.
+ *
+ * <p><b>Threading.</b> All state changes happen on one Vert.x context, the session's, captured at
+ * creation: the methods below marked "context only" must be called there (the
+ * {@link SessionManager} hops for callers elsewhere), and the agent server delivers agent events
+ * there. Readers on any thread use {@link #status()}, {@link #statement(int)},
+ * {@link #statements()} and {@link #log()}: immutable values published through volatile fields
+ * and lock-free structures, so a GET never locks or waits.
+ *
+ * <p><b>Lifecycle.</b> Created {@code starting}; the driver is launched and the agent dials back and
+ * reports {@code Ready}: {@code idle}, {@code busy} while statements wait or run. A driver that
+ * fails or exits before it was ever idle leaves the session in {@code error}; one that dies later,
+ * or whose agent does not dial back within the reconnect grace, in {@code dead}. Stopping (delete,
+ * timeouts, gateway shutdown) goes through {@code shutting_down}: the agent is told to shut down,
+ * the driver is terminated after a grace and killed after another.
+ */
+public final class InteractiveSession {
+
+  private static final Logger LOG = LoggerFactory.getLogger(InteractiveSession.class);
+
+  /** The driver's main class. */
+  public static final String AGENT_MAIN_CLASS = "io.sparkgate.agent.AgentMain";
+  /** Environment variable carrying the session secret to the driver (never its command line). */
+  public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
+
+  private static final String NOTE = "[sparkgate] ";
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final int id;
+  private final String name;
+  private final Kind kind;
+  private final String owner;
+  private final SessionRequest request;
+  private final Vertx vertx;
+  private final Context context;
+  private final SessionSettings settings;
+  private final DriverLauncher launcher;
+  private final AgentRegistry agents;
+  private final LogRing log;
+  private final StatementStore statements;
+  private final Promise<Void> terminated = Promise.promise();
+
+  private volatile SessionStatus status;
+  private volatile long lastTouched;
+  private volatile long lastActivity;
+  private volatile long finishedAt;
+
+  // Context only.
+  private AgentEndpoint endpoint;
+  private DriverProcess driver;
+  private boolean launching;
+  private boolean stopping;
+  private boolean killedByGateway;
+  private boolean everIdle;
+  private long startTimer = -1;
+  private long reconnectTimer = -1;
+  private long stopTimer = -1;
+  private int nextCompletionId;
+  private final Map<Integer, PendingCompletion> completions = new HashMap<>();
+
+  private record PendingCompletion(Promise<List<String>> promise, long timer) {}
+
+  /**
+   * A session in {@code not_started}; {@link #start()} launches it. Context only.
+   *
+   * @param owner the authenticated user who created it, or null without authentication
+   */
+  InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents) {
+    this.id = id;
+    this.name = request.name();
+    this.kind = request.kind();
+    this.owner = owner;
+    this.request = request;
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.context = Objects.requireNonNull(context, "context");
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.launcher = Objects.requireNonNull(launcher, "launcher");
+    this.agents = Objects.requireNonNull(agents, "agents");
+    this.log = new LogRing(settings.logLines());
+    this.statements = new StatementStore(settings.retainedStatements());
+    long now = System.currentTimeMillis();
+    this.lastTouched = now;
+    this.lastActivity = now;
+    this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
+  }
+
+  // --- Reads, any thread ------------------------------------------------------------------------
+
+  public int id() {
+    return id;
+  }
+
+  /** The client's name for the session, or null. */
+  public String name() {
+    return name;
+  }
+
+  /** The default kind of its statements, or null for a shared session. */
+  public Kind kind() {
+    return kind;
+  }
+
+  /** Who created it; null without authentication. */
+  public String owner() {
+    return owner;
+  }
+
+  /** The user the driver runs as, or null. */
+  public String proxyUser() {
+    return request.app().proxyUser();
+  }
+
+  /** The create request, as validated. */
+  public SessionRequest request() {
+    return request;
+  }
+
+  /** State and application facts, consistent with each other. */
+  public SessionStatus status() {
+    return status;
+  }
+
+  public SessionState state() {
+    return status.state();
+  }
+
+  /** The session log: driver output and the gateway's notes. */
+  public LogRing log() {
+    return log;
+  }
+
+  /** Statement {@code statementId}, or null when it does not exist or is no longer kept. */
+  public Statement statement(int statementId) {
+    return statements.get(statementId);
+  }
+
+  /** The kept statements, oldest first. */
+  public List<Statement> statements() {
+    return statements.list();
+  }
+
+  /** The context the session's state lives on; agent events must arrive there. */
+  public Context context() {
+    return context;
+  }
+
+  /** Records that a client called the session (any REST call on it); see heartbeatTimeoutInSecond. */
+  public void touch() {
+    lastTouched = System.currentTimeMillis();
+  }
+
+  /** Epoch millis of the last client call on the session. */
+  public long lastTouched() {
+    return lastTouched;
+  }
+
+  /** Epoch millis of the last statement submitted, cancelled, completed or ended. */
+  public long lastActivity() {
+    return lastActivity;
+  }
+
+  /** Epoch millis when the session reached a finished state; 0 while it has not. */
+  public long finishedAt() {
+    return finishedAt;
+  }
+
+  /** Completes when no driver process of this session is left. */
+  public Future<Void> terminated() {
+    return terminated.future();
+  }
+
+  // --- Lifecycle, context only ------------------------------------------------------------------
+
+  /** Registers with the agent server and launches the driver. Context only. */
+  void start() {
+    checkContext();
+    byte[] secret = AgentAuth.newSecret();
+    endpoint = agents.register(id, secret, context, new AgentEvents());
+    transition(SessionState.STARTING);
+    startTimer = vertx.setTimer(settings.startTimeout().toMillis(), t -> onStartTimeout());
+
+    Map<String, String> conf = new LinkedHashMap<>();
+    conf.put("spark.sparkgate.gateway.host", settings.agentHost());
+    conf.put("spark.sparkgate.gateway.port", Integer.toString(settings.agentPort()));
+    conf.put("spark.sparkgate.session.id", Integer.toString(id));
+    conf.put("spark.sparkgate.session.kind", kind == null ? "" : kind.livyName());
+    conf.put("spark.sparkgate.statement.maxOutputBytes", Long.toString(settings.maxOutputBytes()));
+    conf.put("spark.sparkgate.agent.idleExitSeconds", Long.toString(settings.agentIdleExit().toSeconds()));
+    String encoded = AgentAuth.encodeSecret(secret);
+    LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id, AGENT_MAIN_CLASS,
+        settings.agentJar(), request.app(), conf, Map.of(SECRET_ENV, encoded), log);
+
+    launching = true;
+    launcher.launch(spec).onComplete(ar -> context.runOnContext(v -> {
+      launching = false;
+      if (ar.succeeded()) {
+        onLaunched(ar.result());
+      } else {
+        onLaunchFailed(ar.cause());
+      }
+    }));
+  }
+
+  private void onLaunched(DriverProcess process) {
+    driver = process;
+    LOG.info("Session {}: driver started ({})", id, process.describe());
+    process.exit().onComplete(ar -> context.runOnContext(v -> onDriverExit(ar.succeeded() ? ar.result() : -1)));
+    if (stopping || status.state().isFinished()) {
+      // Deleted or timed out while the process was being created.
+      killDriver(settings.stopGrace());
+    }
+  }
+
+  private void onLaunchFailed(Throwable cause) {
+    String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+    LOG.warn("Session {}: could not launch the driver: {}", id, why);
+    note("Could not launch the driver: " + why);
+    finish(stopping ? SessionState.DEAD : SessionState.ERROR, "the driver could not be launched");
+    release();
+  }
+
+  private void onStartTimeout() {
+    startTimer = -1;
+    if (status.state() == SessionState.STARTING) {
+      note("The session did not start within " + settings.startTimeout().toSeconds() + "s; stopping its driver.");
+      LOG.warn("Session {}: start timed out after {}", id, settings.startTimeout());
+      finish(SessionState.ERROR, "the session did not start in time");
+      killDriver(settings.stopGrace());
+    }
+  }
+
+  private void onDriverExit(int code) {
+    cancelTimer(startTimer);
+    cancelTimer(reconnectTimer);
+    cancelTimer(stopTimer);
+    startTimer = reconnectTimer = stopTimer = -1;
+    note("The driver exited with code " + code + ".");
+    SessionState state = status.state();
+    if (state == SessionState.SHUTTING_DOWN) {
+      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
+          "the session was stopped");
+    } else if (!state.isFinished()) {
+      LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
+      finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");
+    }
+    release();
+  }
+
+  /**
+   * Stops the session: tells the agent to shut down, then terminates the driver after the stop
+   * grace and kills it after another. Idempotent. Context only.
+   *
+   * @return completes when no driver process is left
+   */
+  Future<Void> stop(String reason) {
+    checkContext();
+    if (stopping) {
+      return terminated.future();
+    }
+    stopping = true;
+    LOG.info("Session {}: stopping ({})", id, reason);
+    if (!status.state().isFinished()) {
+      note("Stopping the session: " + reason + ".");
+      transition(SessionState.SHUTTING_DOWN);
+    }
+    failCompletions("the session is stopping");
+    if (driver == null) {
+      if (!launching) {
+        release();
+      }
+      // else onLaunched kills the fresh process.
+    } else if (endpoint != null && endpoint.connected() && driver.isAlive()) {
+      endpoint.send(new Command.Shutdown(reason));
+      cancelTimer(stopTimer);
+      stopTimer = vertx.setTimer(Math.max(1, settings.stopGrace().toMillis()), t -> {
+        stopTimer = -1;
+        killDriver(settings.stopGrace());
+      });
+    } else {
+      killDriver(settings.stopGrace());
+    }
+    return terminated.future();
+  }
+
+  private void killDriver(Duration grace) {
+    if (driver != null && driver.isAlive()) {
+      killedByGateway = true;
+      driver.kill(grace);
+    }
+  }
+
+  /** The driver is gone (or never came): forget the agent and report termination. */
+  private void release() {
+    if (endpoint != null) {
+      agents.unregister(id);
+      endpoint = null;
+    }
+    failCompletions("the session ended");
+    terminated.tryComplete();
+  }
+
+  // --- Statements, context only -----------------------------------------------------------------
+
+  /**
+   * Queues {@code code} to run; the statement starts {@code waiting}. Context only.
+   *
+   * @param statementKind the statement's kind, or null for the session's
+   * @throws SessionException when the session cannot take it
+   */
+  Statement submit(String code, Kind statementKind) {
+    checkContext();
+    Kind k = resolveKind(statementKind);
+    requireAcceptsStatements();
+    if (!statements.hasRoom()) {
+      throw new SessionException(SessionException.Reason.TOO_MANY, "Session " + id + " already has "
+          + settings.retainedStatements() + " statements waiting or running; wait for some to finish");
+    }
+    int statementId = statements.nextId();
+    if (!endpoint.send(new Command.Execute(statementId, k.livyName(), code))) {
+      throw new SessionException(SessionException.Reason.UNAVAILABLE,
+          "Session " + id + " cannot queue more work for its driver right now; retry later");
+    }
+    Statement s = Statement.waiting(statementId, code, k);
+    statements.add(s);
+    lastActivity = System.currentTimeMillis();
+    if (status.state() == SessionState.IDLE) {
+      transition(SessionState.BUSY);
+    }
+    return s;
+  }
+
+  /**
+   * Cancels statement {@code statementId}: a waiting one at once, a running one once the driver
+   * confirms. A statement that already ended is left as it is. Context only.
+   *
+   * @throws SessionException NOT_FOUND for an unknown statement
+   */
+  void cancel(int statementId) {
+    checkContext();
+    Statement s = statements.get(statementId);
+    if (s == null) {
+      throw SessionException.notFound("Statement " + statementId + " not found in session " + id + ".");
+    }
+    if (s.state() != StatementState.WAITING && s.state() != StatementState.RUNNING) {
+      return;
+    }
+    if (endpoint == null || !endpoint.send(new Command.Cancel(statementId))) {
+      throw new SessionException(SessionException.Reason.UNAVAILABLE,
+          "Session " + id + " cannot reach its driver to cancel statement " + statementId);
+    }
+    long now = System.currentTimeMillis();
+    lastActivity = now;
+    if (s.state() == StatementState.WAITING) {
+      statements.replace(s.ended(StatementState.CANCELLED, null, now));
+      settleBusy();
+    } else {
+      statements.replace(s.to(StatementState.CANCELLING));
+    }
+  }
+
+  /**
+   * Asks the driver for completion candidates of {@code code} at {@code cursor}. Context only.
+   *
+   * @return the candidates, or a SessionException (TIMEOUT when the driver does not answer in time)
+   */
+  Future<List<String>> complete(String code, Kind codeKind, int cursor) {
+    checkContext();
+    Kind k = resolveKind(codeKind);
+    requireAcceptsStatements();
+    if (completions.size() >= SessionSettings.MAX_PENDING_COMPLETIONS) {
+      throw new SessionException(SessionException.Reason.TOO_MANY,
+          "Session " + id + " already has " + completions.size() + " completion requests waiting; retry later");
+    }
+    int requestId = nextCompletionId++;
+    if (!endpoint.send(new Command.Complete(requestId, k.livyName(), code, cursor))) {
+      throw new SessionException(SessionException.Reason.UNAVAILABLE,
+          "Session " + id + " cannot reach its driver right now; retry later");
+    }
+    lastActivity = System.currentTimeMillis();
+    Promise<List<String>> promise = Promise.promise();
+    long timer = vertx.setTimer(settings.completionTimeout().toMillis(), t -> {
+      PendingCompletion p = completions.remove(requestId);
+      if (p != null) {
+        p.promise().fail(new SessionException(SessionException.Reason.TIMEOUT, "Session " + id
+            + "'s driver gave no completion within " + settings.completionTimeout().toMillis() + " ms"));
+      }
+    });
+    completions.put(requestId, new PendingCompletion(promise, timer));
+    return promise.future();
+  }
+
+  private Kind resolveKind(Kind requested) {
+    if (requested != null) {
+      return requested;
+    }
+    if (kind != null) {
+      return kind;
+    }
+    throw SessionException.badRequest("Session " + id + " is shared (created without a kind), so the code"
+        + " needs a kind: one of spark, pyspark, sparkr, sql");
+  }
+
+  private void requireAcceptsStatements() {
+    SessionState state = status.state();
+    if (!state.acceptsStatements() || endpoint == null) {
+      throw SessionException.badRequest("Session " + id + " is " + state.livyName()
+          + " and cannot run code; create a new session");
+    }
+  }
+
+  private void failCompletions(String why) {
+    if (completions.isEmpty()) {
+      return;
+    }
+    List<PendingCompletion> pending = List.copyOf(completions.values());
+    completions.clear();
+    for (PendingCompletion p : pending) {
+      vertx.cancelTimer(p.timer());
+      p.promise().tryFail(new SessionException(SessionException.Reason.UNAVAILABLE,
+          "Session " + id + " could not complete the code: " + why));
+    }
+  }
+
+  // --- Agent events, on the session's context ---------------------------------------------------
+
+  /** Receives the agent server's calls; kept private so the session's public face has no callbacks. */
+  private final class AgentEvents implements AgentSessionHandler {
+    @Override
+    public void agentConnected() {
+      checkContext();
+      cancelTimer(reconnectTimer);
+      reconnectTimer = -1;
+      LOG.info("Session {}: agent connected", id);
+    }
+
+    @Override
+    public void agentDisconnected(Throwable cause) {
+      checkContext();
+      SessionState state = status.state();
+      if (stopping || state.isFinished()) {
+        return;
+      }
+      LOG.warn("Session {}: agent connection lost ({}); waiting {} for it to dial back", id,
+          cause == null ? "closed" : cause.getMessage(), settings.reconnectGrace());
+      cancelTimer(reconnectTimer);
+      reconnectTimer = vertx.setTimer(Math.max(1, settings.reconnectGrace().toMillis()), t -> onReconnectGraceOver());
+    }
+
+    @Override
+    public void agentEvent(Event event) {
+      checkContext();
+      if (event instanceof Event.Ready r) {
+        onReady(r);
+      } else if (event instanceof Event.StartFailed f) {
+        onStartFailed(f);
+      } else if (event instanceof Event.StatementStarted s) {
+        onStatementStarted(s);
+      } else if (event instanceof Event.StatementProgress p) {
+        onStatementProgress(p);
+      } else if (event instanceof Event.StatementResult r) {
+        onStatementResult(r);
+      } else if (event instanceof Event.Completion c) {
+        onCompletion(c);
+      }
+      // Event.StatementOutput: live output is for push streams; the result carries all of it.
+    }
+  }
+
+  private void onReconnectGraceOver() {
+    reconnectTimer = -1;
+    if (stopping || status.state().isFinished() || (endpoint != null && endpoint.connected())) {
+      return;
+    }
+    note("The driver's agent did not reconnect within " + settings.reconnectGrace().toSeconds()
+        + "s; stopping the driver.");
+    finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver's agent is gone");
+    killDriver(settings.stopGrace());
+  }
+
+  private void onReady(Event.Ready ready) {
+    SessionState state = status.state();
+    if (state != SessionState.STARTING && state != SessionState.RECOVERING) {
+      return;
+    }
+    cancelTimer(startTimer);
+    startTimer = -1;
+    everIdle = true;
+    lastActivity = System.currentTimeMillis();
+    String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();
+    SessionStatus next = new SessionStatus(SessionState.IDLE, ready.appId(), status.driverLogUrl(), ui);
+    SessionState.validate(state, SessionState.IDLE);
+    status = next;
+    LOG.info("Session {}: ready, application {}", id, ready.appId());
+    settleBusy();
+  }
+
+  private void onStartFailed(Event.StartFailed failed) {
+    note("The driver could not start: " + failed.message());
+    LOG.warn("Session {}: agent reported start failure: {}", id, failed.message());
+    SessionState state = status.state();
+    if (state == SessionState.STARTING || state == SessionState.RECOVERING) {
+      finish(SessionState.ERROR, "the driver could not start");
+      // The agent exits by itself after StartFailed; make sure it does.
+      stopTimer = vertx.setTimer(Math.max(1, settings.stopGrace().toMillis()), t -> {
+        stopTimer = -1;
+        killDriver(settings.stopGrace());
+      });
+    }
+  }
+
+  private void onStatementStarted(Event.StatementStarted started) {
+    Statement s = statements.get(started.statementId());
+    if (s == null || s.state() != StatementState.WAITING) {
+      return; // Cancelled while queued, or not ours.
+    }
+    statements.replace(s.running(System.currentTimeMillis()));
+    if (status.state() == SessionState.IDLE) {
+      transition(SessionState.BUSY);
+    }
+  }
+
+  private void onStatementProgress(Event.StatementProgress p) {
+    Statement s = statements.get(p.statementId());
+    if (s == null || (s.state() != StatementState.RUNNING && s.state() != StatementState.CANCELLING)) {
+      return;
+    }
+    double progress = p.totalTasks() <= 0 ? 0.0 : Math.min(1.0, Math.max(0.0, (double) p.completedTasks() / p.totalTasks()));
+    if (progress != s.progress()) {
+      statements.replace(s.withProgress(progress));
+    }
+  }
+
+  private void onStatementResult(Event.StatementResult r) {
+    Statement s = statements.get(r.statementId());
+    if (s == null || s.state().isFinal()) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    if (s.state() == StatementState.WAITING && r.status() != Event.Status.CANCELLED) {
+      s = s.running(now); // The start event was lost to a cut connection; the result says it ran.
+    }
+    Statement ended;
+    if (s.state() == StatementState.CANCELLING || r.status() == Event.Status.CANCELLED) {
+      // As Livy: once cancelling, the statement ends cancelled whatever the code did.
+      ended = s.ended(StatementState.CANCELLED, null, now);
+    } else if (r.status() == Event.Status.OK) {
+      ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now);
+    } else {
+      // As Livy: code that raised still makes an available statement, its output says error.
+      ended = s.ended(StatementState.AVAILABLE,
+          new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now);
+    }
+    statements.replace(ended);
+    lastActivity = now;
+    settleBusy();
+  }
+
+  private void onCompletion(Event.Completion c) {
+    PendingCompletion p = completions.remove(c.requestId());
+    if (p != null) {
+      vertx.cancelTimer(p.timer());
+      p.promise().tryComplete(c.candidates());
+    }
+  }
+
+  // --- Helpers ----------------------------------------------------------------------------------
+
+  /** Idle when nothing waits or runs, busy otherwise (only between idle and busy). */
+  private void settleBusy() {
+    SessionState state = status.state();
+    boolean pending = statements.anyPending();
+    if (state == SessionState.BUSY && !pending) {
+      transition(SessionState.IDLE);
+    } else if (state == SessionState.IDLE && pending) {
+      transition(SessionState.BUSY);
+    }
+  }
+
+  private void transition(SessionState next) {
+    SessionState state = status.state();
+    if (state == next) {
+      return;
+    }
+    SessionState.validate(state, next);
+    status = status.withState(next);
+    if (next.isFinished()) {
+      finishedAt = System.currentTimeMillis();
+    }
+    LOG.debug("Session {}: {} -> {}", id, state, next);
+  }
+
+  /** Enters a finished state and ends every statement that can no longer complete. */
+  private void finish(SessionState next, String why) {
+    cancelTimer(startTimer);
+    cancelTimer(reconnectTimer);
+    startTimer = reconnectTimer = -1;
+    if (!status.state().isFinished()) {
+      transition(next);
+    }
+    long now = System.currentTimeMillis();
+    for (Statement s : statements.list()) {
+      if (!s.state().isFinal()) {
+        statements.replace(s.ended(StatementState.ERROR,
+            new StatementOutput.Error(s.id(), "SessionEnded", "The session ended before the statement completed: "
+                + why + ".", List.of()), now));
+      }
+    }
+    failCompletions(why);
+  }
+
+  private void note(String message) {
+    log.append(NOTE + message);
+  }
+
+  private void cancelTimer(long timer) {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+  }
+
+  private void checkContext() {
+    if (Vertx.currentContext() != context) {
+      throw new IllegalStateException("session " + id + " used off its context");
+    }
+  }
+
+  /**
+   * {@code dataJson} when it is one JSON object; otherwise the text itself under {@code text/plain},
+   * so a misbehaving driver cannot break the statement's JSON.
+   */
+  static String checkedData(String dataJson) {
+    if (isJsonObject(dataJson)) {
+      return dataJson;
+    }
+    StringWriter out = new StringWriter();
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("text/plain", dataJson);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return out.toString();
+  }
+
+  static boolean isJsonObject(String text) {
+    try (JsonParser p = JSON.createParser(text)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return false;
+      }
+      p.skipChildren();
+      return p.nextToken() == null;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "InteractiveSession[" + id + ", " + status.state() + "]";
+  }
+}

@@ -1,0 +1,299 @@
+package io.sparkgate.gateway.session;
+
+import io.sparkgate.gateway.launch.DriverLauncher;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The interactive sessions of the gateway: creation (with the session limit and Livy's unique
+ * names), lookup, paging, deletion, and the sweep that stops sessions nobody uses (the idle timeout,
+ * each session's heartbeatTimeoutInSecond) and forgets ended ones after a while.
+ *
+ * <p><b>Threading.</b> Every session, and the manager's own bookkeeping, live on one Vert.x context
+ * (the manager's). Lookups ({@link #get}, {@link #list}, {@link #total}) are lock-free from any
+ * thread. Changes are made on the context: {@link #call} runs a task there and delivers its result
+ * back on the caller's context.
+ */
+public final class SessionManager {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SessionManager.class);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final SessionSettings settings;
+  private final DriverLauncher launcher;
+  private final AgentRegistry agents;
+
+  /** Lock-free lookup by id. */
+  private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
+  /** The listed sessions by id, republished whole on every change (rare next to reads). */
+  private volatile List<InteractiveSession> ordered = List.of();
+
+  // Context only.
+  private final Map<String, InteractiveSession> byName = new HashMap<>();
+  /** Deleted sessions whose driver has not exited yet: they still count against the limit. */
+  private final Set<InteractiveSession> stopping = new HashSet<>();
+  private int nextId;
+  private long sweepTimer = -1;
+  private boolean closed;
+
+  /**
+   * @param context where sessions live; must be an event-loop context of {@code vertx}
+   */
+  public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
+      AgentRegistry agents) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.context = Objects.requireNonNull(context, "context");
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.launcher = Objects.requireNonNull(launcher, "launcher");
+    this.agents = Objects.requireNonNull(agents, "agents");
+    context.runOnContext(v -> {
+      if (!closed) {
+        sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
+      }
+    });
+  }
+
+  /** The context sessions live on. */
+  public Context context() {
+    return context;
+  }
+
+  public SessionSettings settings() {
+    return settings;
+  }
+
+  // --- Reads, any thread ------------------------------------------------------------------------
+
+  /** Session {@code id}, or null. */
+  public InteractiveSession get(int id) {
+    return byId.get(id);
+  }
+
+  /** The sessions listed now, by id. */
+  public List<InteractiveSession> list() {
+    return ordered;
+  }
+
+  /** How many sessions are listed. */
+  public int total() {
+    return ordered.size();
+  }
+
+  // --- Changes ----------------------------------------------------------------------------------
+
+  /**
+   * Runs {@code task} on the sessions' context and completes, on the caller's context, with what it
+   * returns or throws. Runs at once when already on the sessions' context.
+   */
+  public <T> Future<T> call(Callable<T> task) {
+    return callAsync(() -> Future.succeededFuture(task.call()));
+  }
+
+  /** Like {@link #call} for a task that itself answers later. */
+  public <T> Future<T> callAsync(Callable<Future<T>> task) {
+    Context caller = Vertx.currentContext();
+    if (caller == context) {
+      return invoke(task);
+    }
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
+    return promise.future();
+  }
+
+  private static <T> Future<T> invoke(Callable<Future<T>> task) {
+    try {
+      return task.call();
+    } catch (Throwable t) {
+      return Future.failedFuture(t);
+    }
+  }
+
+  private static <T> void deliver(Context caller, Promise<T> promise, AsyncResult<T> ar) {
+    if (caller == null) {
+      promise.handle(ar);
+    } else {
+      caller.runOnContext(v -> promise.handle(ar));
+    }
+  }
+
+  /**
+   * Creates a session in {@code starting} and launches its driver.
+   *
+   * @param owner the authenticated user, or null
+   * @return the new session; fails with a SessionException when the limit is reached (UNAVAILABLE)
+   *     or the name is taken (BAD_REQUEST, as Livy)
+   */
+  public Future<InteractiveSession> create(SessionRequest request, String owner) {
+    return call(() -> {
+      if (closed) {
+        throw new SessionException(SessionException.Reason.UNAVAILABLE, "The gateway is shutting down");
+      }
+      int alive = stopping.size();
+      for (InteractiveSession s : byId.values()) {
+        if (!s.state().isFinished()) {
+          alive++;
+        }
+      }
+      if (alive >= settings.maxSessions()) {
+        throw new SessionException(SessionException.Reason.UNAVAILABLE, "Rejected: " + alive
+            + " sessions are alive, the most this gateway runs at once; delete one or retry later");
+      }
+      if (request.name() != null && byName.containsKey(request.name())) {
+        throw SessionException.badRequest("Duplicate session name: " + request.name());
+      }
+      int id = nextId++;
+      InteractiveSession session =
+          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents);
+      LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
+          request.name());
+      session.start();
+      byId.put(id, session);
+      if (request.name() != null) {
+        byName.put(request.name(), session);
+      }
+      evictFinishedBeyondLimit();
+      republish();
+      return session;
+    });
+  }
+
+  /**
+   * Deletes session {@code id}: it is no longer listed, and its driver is told to stop (killed
+   * after the stop grace). Answers at once; the driver ends in the background.
+   *
+   * @return fails with SessionException NOT_FOUND for an unknown id
+   */
+  public Future<Void> delete(int id, String reason) {
+    return call(() -> {
+      InteractiveSession s = byId.get(id);
+      if (s == null) {
+        throw SessionException.notFound("Session '" + id + "' not found.");
+      }
+      remove(s, reason);
+      return null;
+    });
+  }
+
+  /**
+   * Queues {@code code} in {@code session}; the statement starts {@code waiting}.
+   *
+   * @param kind the statement's kind, or null for the session's
+   * @return fails with a SessionException when the session cannot take it
+   */
+  public Future<Statement> submit(InteractiveSession session, String code, Kind kind) {
+    return call(() -> session.submit(code, kind));
+  }
+
+  /** Cancels a statement of {@code session}; fails with SessionException NOT_FOUND for an unknown one. */
+  public Future<Void> cancel(InteractiveSession session, int statementId) {
+    return call(() -> {
+      session.cancel(statementId);
+      return null;
+    });
+  }
+
+  /** Completion candidates from {@code session}'s driver; fails with SessionException TIMEOUT when it is slow. */
+  public Future<List<String>> complete(InteractiveSession session, String code, Kind kind, int cursor) {
+    return callAsync(() -> session.complete(code, kind, cursor));
+  }
+
+  private void remove(InteractiveSession s, String reason) {
+    byId.remove(s.id());
+    if (s.name() != null) {
+      byName.remove(s.name(), s);
+    }
+    republish();
+    Future<Void> done = s.stop(reason);
+    if (!done.isComplete()) {
+      stopping.add(s);
+      done.onComplete(ar -> stopping.remove(s));
+    }
+  }
+
+  /**
+   * Stops every session and the sweep; new sessions are refused from now on.
+   *
+   * @return completes when every driver has exited
+   */
+  public Future<Void> shutdown() {
+    return callAsync(() -> {
+      closed = true;
+      if (sweepTimer >= 0) {
+        vertx.cancelTimer(sweepTimer);
+        sweepTimer = -1;
+      }
+      for (InteractiveSession s : new ArrayList<>(byId.values())) {
+        remove(s, "the gateway is shutting down");
+      }
+      List<Future<Void>> waiting = new ArrayList<>();
+      for (InteractiveSession s : stopping) {
+        waiting.add(s.terminated());
+      }
+      return Future.join(waiting).mapEmpty();
+    });
+  }
+
+  /** Applies the timeouts; runs on the context every sweep interval. */
+  void sweep() {
+    long now = System.currentTimeMillis();
+    long retain = settings.stateRetain().toMillis();
+    long idle = settings.idleTimeout().toMillis();
+    for (InteractiveSession s : new ArrayList<>(byId.values())) {
+      SessionState state = s.state();
+      if (state.isFinished()) {
+        if (now - s.finishedAt() >= retain) {
+          LOG.info("Session {} ended {} ms ago; forgetting it", s.id(), now - s.finishedAt());
+          remove(s, "ended");
+        }
+        continue;
+      }
+      int heartbeat = s.request().heartbeatTimeoutSeconds();
+      if (heartbeat > 0 && now - s.lastTouched() > heartbeat * 1000L) {
+        LOG.info("Session {}: no client call for {} s (heartbeatTimeoutInSecond); stopping it", s.id(), heartbeat);
+        remove(s, "no client called it for " + heartbeat + "s (heartbeatTimeoutInSecond)");
+      } else if (idle > 0 && state != SessionState.BUSY && now - s.lastActivity() > idle) {
+        LOG.info("Session {}: idle for {} ms; stopping it", s.id(), now - s.lastActivity());
+        remove(s, "idle for longer than " + settings.idleTimeout().toSeconds() + "s");
+      }
+    }
+  }
+
+  /** Finished sessions are kept for a while for clients to read; never more than the session limit. */
+  private void evictFinishedBeyondLimit() {
+    List<InteractiveSession> finished = new ArrayList<>();
+    for (InteractiveSession s : byId.values()) {
+      if (s.state().isFinished()) {
+        finished.add(s);
+      }
+    }
+    if (finished.size() <= settings.maxSessions()) {
+      return;
+    }
+    finished.sort(Comparator.comparingLong(InteractiveSession::finishedAt));
+    for (InteractiveSession s : finished.subList(0, finished.size() - settings.maxSessions())) {
+      remove(s, "ended");
+    }
+  }
+
+  private void republish() {
+    List<InteractiveSession> list = new ArrayList<>(byId.values());
+    list.sort(Comparator.comparingInt(InteractiveSession::id));
+    ordered = List.copyOf(list);
+  }
+}
