@@ -2,6 +2,7 @@ package io.sparkgate.agent;
 
 import io.sparkgate.agent.interp.Interpreter;
 import io.sparkgate.agent.interp.InterpreterRegistry;
+import io.sparkgate.agent.interp.PythonInterpreter;
 import io.sparkgate.agent.interp.ScalaInterpreter;
 import io.sparkgate.agent.interp.SqlInterpreter;
 import io.sparkgate.proto.Command;
@@ -93,6 +94,14 @@ public final class AgentMain implements GatewayLink.Listener {
         interpreters.registerStarted(sql);
       } else {
         interpreters.register(SqlInterpreter.KIND, () -> sql);
+      }
+
+      if (kind.equals(PythonInterpreter.KIND)) {
+        PythonInterpreter python = new PythonInterpreter(session, config.maxOutputBytes());
+        python.start();
+        interpreters.registerStarted(python);
+      } else {
+        interpreters.register(PythonInterpreter.KIND, () -> new PythonInterpreter(session, config.maxOutputBytes()));
       }
 
       StatementRunner.Settings settings = StatementRunner.Settings.defaults()

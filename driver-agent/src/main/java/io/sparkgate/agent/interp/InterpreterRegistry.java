@@ -110,8 +110,15 @@ public final class InterpreterRegistry implements AutoCloseable {
         log.info("{} interpreter started", kind);
         return created;
       } catch (Exception | LinkageError e) {
-        failure = "the " + kind + " interpreter failed to start: " + e;
-        log.error("{} interpreter failed to start", kind, e);
+        String why = "the " + kind + " interpreter failed to start: " + e;
+        if (interruptedBy(e)) {
+          // A cancel of the first statement interrupted the start: not the interpreter's fault,
+          // the next statement tries again.
+          log.info("{} interpreter start interrupted", kind);
+        } else {
+          failure = why;
+          log.error("{} interpreter failed to start", kind, e);
+        }
         if (created != null) {
           try {
             created.close();
@@ -119,8 +126,20 @@ public final class InterpreterRegistry implements AutoCloseable {
             e.addSuppressed(closing);
           }
         }
-        throw new InterpreterUnavailableException(kind, failure);
+        throw new InterpreterUnavailableException(kind, why);
       }
+    }
+
+    private static boolean interruptedBy(Throwable e) {
+      if (Thread.currentThread().isInterrupted()) {
+        return true;
+      }
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException) {
+          return true;
+        }
+      }
+      return false;
     }
 
     synchronized void close() {
