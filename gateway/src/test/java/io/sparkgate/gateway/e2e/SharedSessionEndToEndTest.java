@@ -1,0 +1,120 @@
+package io.sparkgate.gateway.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * A shared session (created without a kind) through a real driver: every statement names its
+ * kind, and Scala, SQL and Python share one SparkSession, so a view made in one is read by the
+ * others. Also SQL's output shapes, an error in each language and Scala completion.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SharedSessionEndToEndTest {
+  private static final Duration START = Duration.ofSeconds(240);
+  private static final Duration RUN = Duration.ofSeconds(120);
+
+  private RealSparkGateway gw;
+  private int session;
+
+  @BeforeAll
+  void startSession() throws Exception {
+    gw = new RealSparkGateway(Map.of());
+    RealSparkGateway.Answer created = gw.post("/sessions",
+        "{\"name\": \"e2e-shared\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
+    assertEquals(201, created.status(), created.response().body());
+    session = created.json().getInteger("id");
+    assertEquals("shared", created.json().getString("kind"), "Livy names a session without kind shared");
+    gw.awaitSessionState(session, "idle", START);
+  }
+
+  @AfterAll
+  void stop() {
+    if (gw != null) {
+      gw.close();
+    }
+  }
+
+  @AfterEach
+  void eventLoopsNeverBlocked() {
+    gw.assertNoBlockedEventLoop();
+  }
+
+  private JsonObject run(String kind, String code) {
+    RealSparkGateway.Answer a = gw.post("/sessions/" + session + "/statements",
+        new JsonObject().put("kind", kind).put("code", code).encode());
+    assertEquals(201, a.status(), a.response().body());
+    JsonObject st = gw.awaitStatement(session, a.json().getInteger("id"), RUN);
+    assertEquals("available", st.getString("state"), st.encode());
+    return st.getJsonObject("output");
+  }
+
+  private JsonObject ok(String kind, String code) {
+    JsonObject output = run(kind, code);
+    assertEquals("ok", output.getString("status"), output.encode());
+    return output.getJsonObject("data");
+  }
+
+  @Test
+  @Order(1)
+  void aStatementWithoutKindIsRefused() {
+    RealSparkGateway.Answer a = gw.post("/sessions/" + session + "/statements", "{\"code\": \"1 + 1\"}");
+    assertEquals(400, a.status(), a.response().body());
+    assertTrue(a.json().getString("msg").contains("kind"), a.json().encode());
+  }
+
+  @Test
+  @Order(2)
+  void aViewMadeInScalaIsReadFromSqlAndPython() {
+    ok("spark", "spark.range(5).toDF(\"n\").createOrReplaceTempView(\"nums\")");
+
+    JsonObject sql = ok("sql", "select count(*) as total, max(n) as top from nums");
+    JsonObject json = sql.getJsonObject("application/json");
+    assertEquals(new JsonArray().add(new JsonArray().add(5).add(4)), json.getJsonArray("data"));
+    JsonArray fields = json.getJsonObject("schema").getJsonArray("fields");
+    assertEquals("total", fields.getJsonObject(0).getString("name"));
+    assertEquals("top", fields.getJsonObject(1).getString("name"));
+    assertTrue(sql.getString("text/plain").contains("total"), sql.encode());
+
+    assertEquals(new JsonObject().put("text/plain", "5"), ok("pyspark", "spark.table('nums').count()"));
+  }
+
+  @Test
+  @Order(3)
+  void anErrorInEachLanguage() {
+    JsonObject scala = run("spark", "undefinedValue + 1");
+    assertEquals("error", scala.getString("status"));
+    assertTrue(scala.getString("evalue").contains("not found: value undefinedValue"), scala.encode());
+
+    JsonObject sql = run("sql", "select * from no_such_table");
+    assertEquals("error", sql.getString("status"));
+    assertTrue(sql.getString("evalue").contains("no_such_table"), sql.encode());
+
+    JsonObject python = run("pyspark", "1 / 0");
+    assertEquals("error", python.getString("status"));
+    assertEquals("ZeroDivisionError", python.getString("ename"));
+    assertEquals("division by zero", python.getString("evalue"));
+  }
+
+  @Test
+  @Order(4)
+  void scalaCompletion() {
+    RealSparkGateway.Answer a = gw.post("/sessions/" + session + "/completion",
+        "{\"code\": \"spark.ran\", \"kind\": \"spark\", \"cursor\": 9}");
+    assertEquals(200, a.status(), a.response().body());
+    assertTrue(a.json().getJsonArray("candidates").contains("range"), a.json().encode());
+  }
+}
