@@ -85,3 +85,43 @@ def test_walkthrough_in_a_scala_session(host):
     assert requests.get(session_url, headers=HEADERS).status_code == 404
     sessions = requests.get(host + "/sessions", headers=HEADERS).json()
     assert session["id"] not in [s["id"] for s in sessions["sessions"]]
+
+
+def test_walkthrough_in_a_pyspark_session(host):
+    """The seed's pyspark part: a session of kind pyspark, the PI example in Python 3."""
+    r = requests.post(host + "/sessions", data=json.dumps({"kind": "pyspark"}), headers=HEADERS)
+    assert r.status_code == 201, r.text
+    session_url = host + r.headers["location"]
+    session = wait_for(lambda: requests.get(session_url, headers=HEADERS).json(),
+                       lambda s: s["state"] in ("idle", "error", "dead"), timeout=180)
+    assert session["state"] == "idle", session
+    assert session["kind"] == "pyspark"
+
+    statements_url = session_url + "/statements"
+    data = {"code": textwrap.dedent("""
+        import random
+        NUM_SAMPLES = 100000
+        def sample(p):
+          x, y = random.random(), random.random()
+          return 1 if x*x + y*y < 1 else 0
+        count = sc.parallelize(range(0, NUM_SAMPLES)).map(sample).reduce(lambda a, b: a + b)
+        print("Pi is roughly %f" % (4.0 * count / NUM_SAMPLES))
+        """)}
+    r = requests.post(statements_url, data=json.dumps(data), headers=HEADERS)
+    assert r.status_code == 201, r.text
+    statement_url = host + r.headers["location"]
+    statement = wait_for(lambda: requests.get(statement_url, headers=HEADERS).json(),
+                         lambda s: s["state"] in ("available", "error", "cancelled"), timeout=120)
+    assert statement["output"]["status"] == "ok", statement
+    pi = float(statement["output"]["data"]["text/plain"].split("Pi is roughly ")[1].split()[0])
+    assert 3.0 < pi < 3.3
+    assert statement["progress"] == 1.0
+
+    # The walkthrough's own Python 2 line gets Python 3's answer, as a Livy error output.
+    r = requests.post(statements_url, data=json.dumps({"code": 'print "hi"'}), headers=HEADERS)
+    statement = wait_for(lambda: requests.get(host + r.headers["location"], headers=HEADERS).json(),
+                         lambda s: s["state"] in ("available", "error", "cancelled"), timeout=60)
+    assert statement["output"]["status"] == "error"
+    assert statement["output"]["ename"] == "SyntaxError"
+
+    assert requests.delete(session_url, headers=HEADERS).json() == {"msg": "deleted"}

@@ -1,10 +1,6 @@
 package io.sparkgate.gateway;
 
-import io.sparkgate.gateway.agent.AgentEndpoint;
 import io.sparkgate.gateway.agent.AgentServer;
-import io.sparkgate.gateway.agent.AgentSessionHandler;
-import io.sparkgate.gateway.session.AgentRegistry;
-import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.metrics.MetricsOptions;
@@ -46,23 +42,11 @@ public final class GatewayMain {
         AgentServer.Settings.DEFAULT_HANDSHAKE_TIMEOUT_MILLIS,
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMANDS,
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMAND_BYTES));
-    AgentRegistry agents = new AgentRegistry() {
-      @Override
-      public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler) {
-        return agentServer.register(sessionId, secret, context, handler);
-      }
-
-      @Override
-      public void unregister(int sessionId) {
-        agentServer.unregister(sessionId);
-      }
-    };
-
     Gateway gateway;
     try {
       int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      gateway = Gateway.start(vertx, config, agents, agentPort)
+      gateway = Gateway.start(vertx, config, agentServer, agentPort)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
           io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),

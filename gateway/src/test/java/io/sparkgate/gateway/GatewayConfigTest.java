@@ -19,6 +19,11 @@ class GatewayConfigTest {
 
   private static final FakeSpark SPARK = FakeSpark.create();
 
+  @org.junit.jupiter.api.AfterAll
+  static void deleteSpark() {
+    SPARK.delete();
+  }
+
   /** Settings every valid config here needs: a Spark home and an agent jar that exist. */
   private static Map<String, String> base() {
     Map<String, String> s = new LinkedHashMap<>();

@@ -71,6 +71,8 @@ public final class InteractiveSession {
   private final LogRing log;
   private final StatementStore statements;
   private final Promise<Void> terminated = Promise.promise();
+  /** The event-loop thread of {@link #context}; all state changes happen on it. */
+  private final Thread contextThread;
 
   private volatile SessionStatus status;
   private volatile long lastTouched;
@@ -109,6 +111,13 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    if (!Context.isOnEventLoopThread()) {
+      throw new IllegalStateException("a session is created on its event-loop context");
+    }
+    // An event-loop context keeps one thread for life. Checking the thread (rather than the
+    // context object) also admits the duplicated contexts Vert.x runs periodic timers and
+    // requests on: they share the thread, so they cannot race with the session.
+    this.contextThread = Thread.currentThread();
     this.log = new LogRing(settings.logLines());
     this.statements = new StatementStore(settings.retainedStatements());
     long now = System.currentTimeMillis();
@@ -652,7 +661,7 @@ public final class InteractiveSession {
   }
 
   private void checkContext() {
-    if (Vertx.currentContext() != context) {
+    if (Thread.currentThread() != contextThread) {
       throw new IllegalStateException("session " + id + " used off its context");
     }
   }

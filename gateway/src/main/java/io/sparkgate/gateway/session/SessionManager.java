@@ -255,22 +255,30 @@ public final class SessionManager {
     long retain = settings.stateRetain().toMillis();
     long idle = settings.idleTimeout().toMillis();
     for (InteractiveSession s : new ArrayList<>(byId.values())) {
-      SessionState state = s.state();
-      if (state.isFinished()) {
-        if (now - s.finishedAt() >= retain) {
-          LOG.info("Session {} ended {} ms ago; forgetting it", s.id(), now - s.finishedAt());
-          remove(s, "ended");
-        }
-        continue;
+      try {
+        sweep(s, now, retain, idle);
+      } catch (RuntimeException e) {
+        LOG.error("Session {}: sweeping it failed", s.id(), e);
       }
-      int heartbeat = s.request().heartbeatTimeoutSeconds();
-      if (heartbeat > 0 && now - s.lastTouched() > heartbeat * 1000L) {
-        LOG.info("Session {}: no client call for {} s (heartbeatTimeoutInSecond); stopping it", s.id(), heartbeat);
-        remove(s, "no client called it for " + heartbeat + "s (heartbeatTimeoutInSecond)");
-      } else if (idle > 0 && state != SessionState.BUSY && now - s.lastActivity() > idle) {
-        LOG.info("Session {}: idle for {} ms; stopping it", s.id(), now - s.lastActivity());
-        remove(s, "idle for longer than " + settings.idleTimeout().toSeconds() + "s");
+    }
+  }
+
+  private void sweep(InteractiveSession s, long now, long retain, long idle) {
+    SessionState state = s.state();
+    if (state.isFinished()) {
+      if (now - s.finishedAt() >= retain) {
+        LOG.info("Session {} ended {} ms ago; forgetting it", s.id(), now - s.finishedAt());
+        remove(s, "ended");
       }
+      return;
+    }
+    int heartbeat = s.request().heartbeatTimeoutSeconds();
+    if (heartbeat > 0 && now - s.lastTouched() > heartbeat * 1000L) {
+      LOG.info("Session {}: no client call for {} s (heartbeatTimeoutInSecond); stopping it", s.id(), heartbeat);
+      remove(s, "no client called it for " + heartbeat + "s (heartbeatTimeoutInSecond)");
+    } else if (idle > 0 && state != SessionState.BUSY && now - s.lastActivity() > idle) {
+      LOG.info("Session {}: idle for {} ms; stopping it", s.id(), now - s.lastActivity());
+      remove(s, "idle for longer than " + settings.idleTimeout().toSeconds() + "s");
     }
   }
 

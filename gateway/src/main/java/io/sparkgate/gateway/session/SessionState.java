@@ -11,13 +11,14 @@ import java.util.Set;
  * as a table of predecessors. Every state change of a session goes through {@link #validate}.
  *
  * <pre>
- *  not_started ─▶ starting ─▶ idle ⇄ busy
- *       │            │          │     │
- *       └▶ recovering┘          ▼     ▼
- *                    │      shutting_down ─▶ success | killed | dead
- *                    ▼
- *                  error   (never became idle)      idle/busy ─▶ dead (driver gone)
+ *  not_started ─▶ starting ──▶ idle ⇄ busy          (recovering: like starting, for a session
+ *                    │           │     │              reloaded after a gateway restart)
+ *                    ▼           ▼     ▼
+ *                  error     shutting_down ─▶ success | killed | dead
+ *    (never became idle)        idle, busy ─▶ dead (the driver died) | killed (killed from outside)
  * </pre>
+ *
+ * <p>error, dead, killed and success are final.
  */
 public enum SessionState {
   NOT_STARTED("not_started"),

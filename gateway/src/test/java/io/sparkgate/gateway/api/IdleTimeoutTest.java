@@ -34,18 +34,22 @@ class IdleTimeoutTest extends GatewayTestBase {
   void idleSessionsAreStoppedButBusyOnesAreNot() throws InterruptedException {
     int idle = createSession("{\"kind\":\"spark\"}");
     int busy = createSession("{\"kind\":\"spark\"}");
+    long idlePid = driverPid(idle);
+    long busyPid = driverPid(busy);
     ready(idle);
     FakeAgents.Link busyLink = ready(busy);
     post("/sessions/" + busy + "/statements", "{\"code\":\"long()\"}");
     busyLink.emit(new Event.StatementStarted(0));
 
     awaitTrue("the idle session to be stopped", () -> get("/sessions/" + idle).status() == 404);
+    awaitTrue("the idle session's driver to be stopped", () -> gone(idlePid));
     Thread.sleep(1200);
     assertEquals("busy", get("/sessions/" + busy + "/state").json().getString("state"));
 
     // Once its statement ends, it idles out too.
     busyLink.emit(Event.StatementResult.ok(0, "{}", false));
     awaitTrue("the no longer busy session to be stopped", () -> get("/sessions/" + busy).status() == 404);
+    awaitTrue("its driver to be stopped", () -> gone(busyPid));
   }
 
   @Test

@@ -38,10 +38,6 @@ class LaunchTest extends GatewayTestBase {
         .map(l -> Long.parseLong(l.substring(prefix.length()).trim()));
   }
 
-  private static boolean gone(long pid) {
-    return ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
-  }
-
   @Test
   void aSparkSubmitThatFailsLeavesTheSessionInErrorWithItsOutput() {
     int id = createSession("{\"kind\":\"pyspark\",\"conf\":{\"spark.test.behaviour\":\"exit1\"}}");

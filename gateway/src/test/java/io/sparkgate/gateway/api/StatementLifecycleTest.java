@@ -348,13 +348,6 @@ class StatementLifecycleTest extends GatewayTestBase {
     assertNull(problem.get());
   }
 
-  private long driverPid(int id) {
-    return awaitValue("the driver's pid", () -> {
-      return get("/sessions/" + id + "/log").jsonArray("log").stream().map(Object::toString)
-          .filter(l -> l.startsWith("pid ")).findFirst();
-    }, Optional::isPresent).map(l -> Long.parseLong(l.substring(4).trim())).orElseThrow();
-  }
-
   @Test
   void retainedWindowDefaultsAreIndependentOfOtherSessions() {
     // Statement ids count per session, from 0.

@@ -37,6 +37,7 @@ class SparkSubmitLauncherTest {
   @AfterAll
   static void stop() {
     GatewayTestBase.await(vertx.close());
+    spark.delete();
   }
 
   private static LaunchSpec spec(SparkAppRequest app, LogRing log) {

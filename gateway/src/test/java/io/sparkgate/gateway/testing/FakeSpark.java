@@ -49,6 +49,16 @@ public final class FakeSpark {
     this.agentJar = agentJar;
   }
 
+  /** Removes the temporary directory. */
+  public void delete() {
+    Path root = home.getParent();
+    try (var paths = Files.walk(root)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Creates the Spark home and the agent jar under a fresh temporary directory. */
   public static FakeSpark create() {
     try {

@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * <p>Vert.x runs with its blocked-thread checker at 100 ms (interval and event-loop limit): any
  * warning it logs during a test fails that test, so a blocking call on an event loop cannot slip
  * in unnoticed. The guard is armed once the gateway has started and served its first requests
- * (class loading of a cold JVM is not a blocking call).
+ * (class loading of a cold JVM is not a blocking call). Likewise any ERROR logged during a test
+ * (an unhandled exception on a context, an internal error answered 500) fails it.
  */
 @ExtendWith(VertxExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,6 +58,7 @@ public abstract class GatewayTestBase {
   protected FakeSpark spark;
   protected WebClient client;
   private ListAppender<ILoggingEvent> blockedThreadWarnings;
+  private ListAppender<ILoggingEvent> errors;
 
   /** Settings of this class's gateway, over the base ones; override to change timeouts. */
   protected Map<String, String> settings() {
@@ -113,14 +115,30 @@ public abstract class GatewayTestBase {
     post("/sessions", "{\"kind\": 1}");
     get("/sessions/0/statements/0");
     blockedThreadWarnings = captureBlockedThreadWarnings();
+    errors = new ListAppender<>();
+    errors.start();
+    ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).addAppender(errors);
   }
 
   @AfterEach
   void noBlockedEventLoop() {
+    if (blockedThreadWarnings == null) {
+      return; // The gateway did not start; that failure is reported already.
+    }
     List<ILoggingEvent> warnings = List.copyOf(blockedThreadWarnings.list);
     blockedThreadWarnings.list.clear();
     if (!warnings.isEmpty()) {
       fail("An event loop was blocked: " + warnings.get(0).getFormattedMessage());
+    }
+    // An exception nobody handled (Vert.x logs it as "Unhandled exception"), a 500: all bugs.
+    List<ILoggingEvent> logged = errors.list.stream()
+        .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR)).toList();
+    errors.list.clear();
+    if (!logged.isEmpty()) {
+      ILoggingEvent e = logged.get(0);
+      fail("An error was logged: " + e.getLoggerName() + " - " + e.getFormattedMessage()
+          + (e.getThrowableProxy() == null ? "" : ": " + e.getThrowableProxy().getClassName() + ": "
+              + e.getThrowableProxy().getMessage()));
     }
   }
 
@@ -134,7 +152,13 @@ public abstract class GatewayTestBase {
       if (vertx != null) {
         await(vertx.close());
       }
-      ((Logger) LoggerFactory.getLogger(BLOCKED_THREAD_LOGGER)).detachAppender(blockedThreadWarnings);
+      if (spark != null) {
+        spark.delete();
+      }
+      if (blockedThreadWarnings != null) {
+        ((Logger) LoggerFactory.getLogger(BLOCKED_THREAD_LOGGER)).detachAppender(blockedThreadWarnings);
+        ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).detachAppender(errors);
+      }
     }
   }
 
@@ -199,6 +223,18 @@ public abstract class GatewayTestBase {
       Response r = get("/sessions/" + id + "/state");
       return r.status() == 200 && state.equals(r.json().getString("state"));
     });
+  }
+
+  /** The pid of session {@code id}'s driver, from the {@code pid} line {@link FakeSpark}'s script prints. */
+  public long driverPid(int id) {
+    return awaitValue("the driver's pid of session " + id, () -> get("/sessions/" + id + "/log?size=1000")
+        .jsonArray("log").stream().map(Object::toString).filter(l -> l.startsWith("pid ")).findFirst(),
+        java.util.Optional::isPresent).map(l -> Long.parseLong(l.substring(4).trim())).orElseThrow();
+  }
+
+  /** Whether process {@code pid} has ended. */
+  public static boolean gone(long pid) {
+    return ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
   }
 
   /** Polls until {@code condition} holds, for up to 15 s. */
