@@ -156,9 +156,10 @@ public final class GatewayConfig {
           + " session refuses a new statement while this many are still waiting or running."));
 
   public static final ConfigEntry<Long> STATEMENT_MAX_OUTPUT_BYTES = register(ConfigEntry.bytes(
-      "sparkgate.statement.max-output-bytes", "1m", 1024, 6L * 1024 * 1024,
+      "sparkgate.statement.max-output-bytes", "1m", 1024, 2L * 1024 * 1024,
       "Largest statement output the agent sends; longer output is cut and marked (passed as"
-          + " spark.sparkgate.statement.maxOutputBytes)."));
+          + " spark.sparkgate.statement.maxOutputBytes). At most 2m: a result travels in one protocol"
+          + " frame of at most 8 MiB, with room for JSON escaping."));
 
   public static final ConfigEntry<Integer> STATEMENT_MAX_CODE_LENGTH = register(ConfigEntry.intRange(
       "sparkgate.statement.max-code-length", "1000000", 1, 2_500_000,

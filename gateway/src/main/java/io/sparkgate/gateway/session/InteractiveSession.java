@@ -586,11 +586,12 @@ public final class InteractiveSession {
       // As Livy: once cancelling, the statement ends cancelled whatever the code did.
       ended = s.ended(StatementState.CANCELLED, null, now);
     } else if (r.status() == Event.Status.OK) {
-      ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now);
+      ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now,
+          r.executionMicros());
     } else {
       // As Livy: code that raised still makes an available statement, its output says error.
       ended = s.ended(StatementState.AVAILABLE,
-          new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now);
+          new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now, r.executionMicros());
     }
     statements.replace(ended);
     lastActivity = now;

@@ -19,6 +19,7 @@ public final class Statement {
   private final double progress;
   private final long started;
   private final long completed;
+  private final long executionMicros;
 
   /** A rendering of this value (its JSON, say), made at most once per value by whoever needs it. */
   private volatile Memo memo;
@@ -26,7 +27,7 @@ public final class Statement {
   private record Memo(Object renderer, Object value) {}
 
   private Statement(int id, String code, Kind kind, StatementState state, StatementOutput output, double progress,
-      long started, long completed) {
+      long started, long completed, long executionMicros) {
     this.id = id;
     this.code = Objects.requireNonNull(code, "code");
     this.kind = Objects.requireNonNull(kind, "kind");
@@ -38,11 +39,12 @@ public final class Statement {
     this.progress = progress;
     this.started = started;
     this.completed = completed;
+    this.executionMicros = executionMicros;
   }
 
   /** A statement just submitted: waiting, no output, no progress. */
   static Statement waiting(int id, String code, Kind kind) {
-    return new Statement(id, code, kind, StatementState.WAITING, null, 0.0, 0L, 0L);
+    return new Statement(id, code, kind, StatementState.WAITING, null, 0.0, 0L, 0L, 0L);
   }
 
   public int id() {
@@ -81,26 +83,40 @@ public final class Statement {
     return completed;
   }
 
+  /**
+   * Time the statement spent in the driver, as its agent measured it, in microseconds; 0 until it
+   * ended (and for statements that never ran). Not part of Livy's JSON: the REST API sends it as the
+   * {@code Sparkgate-Execution-Micros} header.
+   */
+  public long executionMicros() {
+    return executionMicros;
+  }
+
   /** This statement in {@code next} state (checked against the table), other fields unchanged. */
   Statement to(StatementState next) {
     StatementState.validate(state, next);
-    return new Statement(id, code, kind, next, output, progress, started, completed);
+    return new Statement(id, code, kind, next, output, progress, started, completed, executionMicros);
   }
 
   /** Began to run at {@code now}. */
   Statement running(long now) {
     StatementState.validate(state, StatementState.RUNNING);
-    return new Statement(id, code, kind, StatementState.RUNNING, null, progress, now, completed);
+    return new Statement(id, code, kind, StatementState.RUNNING, null, progress, now, completed, executionMicros);
   }
 
   /** Ended in {@code next} with {@code out} (null unless available or error) at {@code now}. */
   Statement ended(StatementState next, StatementOutput out, long now) {
+    return ended(next, out, now, 0L);
+  }
+
+  /** As {@link #ended(StatementState, StatementOutput, long)}, with the driver's own timing. */
+  Statement ended(StatementState next, StatementOutput out, long now, long executionMicros) {
     StatementState.validate(state, next);
-    return new Statement(id, code, kind, next, out, 1.0, started, now);
+    return new Statement(id, code, kind, next, out, 1.0, started, now, executionMicros);
   }
 
   Statement withProgress(double p) {
-    return new Statement(id, code, kind, state, output, p, started, completed);
+    return new Statement(id, code, kind, state, output, p, started, completed, executionMicros);
   }
 
   /**

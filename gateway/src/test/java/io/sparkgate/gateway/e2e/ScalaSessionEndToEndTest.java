@@ -89,6 +89,9 @@ class ScalaSessionEndToEndTest {
             .put("execution_count", id)
             .put("data", new JsonObject().put("text/plain", "val res0: Double = 1.00001E10\n")),
         st.getJsonObject("output"));
+    long driverMicros = gw.get("/sessions/" + session + "/statements/" + id).response()
+        .headers().firstValueAsLong("Sparkgate-Execution-Micros").orElse(0);
+    assertTrue(driverMicros > 0, "the driver's own time of a finished statement");
     long started = st.getLong("started");
     long completed = st.getLong("completed");
     assertTrue(started > 0 && completed >= started, st.encode());
