@@ -3,6 +3,7 @@ package io.sparkgate.agent;
 import io.sparkgate.agent.interp.Interpreter;
 import io.sparkgate.agent.interp.InterpreterRegistry;
 import io.sparkgate.agent.interp.PythonInterpreter;
+import io.sparkgate.agent.interp.RInterpreter;
 import io.sparkgate.agent.interp.ScalaInterpreter;
 import io.sparkgate.agent.interp.SqlInterpreter;
 import io.sparkgate.proto.Command;
@@ -103,6 +104,10 @@ public final class AgentMain implements GatewayLink.Listener {
       } else {
         interpreters.register(PythonInterpreter.KIND, () -> new PythonInterpreter(session, config.maxOutputBytes()));
       }
+
+      // R starts on its first statement, also in a sparkr session: a distribution without SparkR
+      // then fails R statements with a clear message instead of failing the whole session.
+      interpreters.register(RInterpreter.KIND, () -> new RInterpreter(session, config.maxOutputBytes()));
 
       StatementRunner.Settings settings = StatementRunner.Settings.defaults()
           .withOutputLimitBytes(config.maxOutputBytes());

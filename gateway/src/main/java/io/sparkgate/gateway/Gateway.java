@@ -40,9 +40,17 @@ public final class Gateway {
    * @param agentPort the port the agent server is bound to (told to every driver)
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort) {
-    Objects.requireNonNull(config, "config");
     // Called from outside Vert.x this is a fresh event-loop context: the sessions' home.
-    Context sessionsContext = vertx.getOrCreateContext();
+    return start(vertx, config, agents, agentPort, vertx.getOrCreateContext());
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int)}, with the context every session lives
+   * on (the agent server should serve its connections on that context's event loop).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext) {
+    Objects.requireNonNull(config, "config");
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
         config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),

@@ -1,6 +1,8 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.agent.AgentServer;
+import io.vertx.core.Context;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.metrics.MetricsOptions;
@@ -44,9 +46,13 @@ public final class GatewayMain {
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMAND_BYTES));
     Gateway gateway;
     try {
-      int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort())
+      // Sessions and the agent connections share one event loop: no thread hand-off between an
+      // agent's socket and its session (see AgentServer).
+      Context sessionsContext = vertx.getOrCreateContext();
+      int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort(),
+              ((ContextInternal) sessionsContext).nettyEventLoop())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      gateway = Gateway.start(vertx, config, agentServer, agentPort)
+      gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
           io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),

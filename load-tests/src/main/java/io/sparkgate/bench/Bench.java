@@ -41,18 +41,19 @@ import java.util.regex.Pattern;
  */
 public final class Bench {
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Client poll period while waiting for a statement; bounds the error the client itself adds. */
-  private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   private final String url;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
   private final Map<String, String> args;
   private final StringBuilder report = new StringBuilder();
+  /** Client poll period while waiting for a statement: bounds the wait the client itself adds. */
+  private final long pollNanos;
 
   private Bench(Map<String, String> args) {
     this.args = args;
     this.url = args.getOrDefault("url", "http://127.0.0.1:8998");
+    this.pollNanos = TimeUnit.MICROSECONDS.toNanos(Long.parseLong(args.getOrDefault("poll-micros", "1000")));
   }
 
   public static void main(String[] argv) throws Exception {
@@ -78,7 +79,9 @@ public final class Bench {
         .append(", master ").append(args.getOrDefault("master", "local[*]")).append('\n')
         .append("- one run; medians and ratios, as the machine is shared and noisy\n\n");
 
-    sessionStart(starts);
+    if (starts > 0) {
+      sessionStart(starts);
+    }
     for (String kind : kinds) {
       statementLatency(kind, statements, warmup);
     }
@@ -149,23 +152,27 @@ public final class Bench {
     }
     long[] total = new long[count];
     long[] driver = new long[count];
+    long[] gateway = new long[count];
+    long[] added = new long[count];
+    long[] client = new long[count];
     for (int i = 0; i < count; i++) {
       long[] r = runStatement(id, code);
       total[i] = r[0];
       driver[i] = r[1];
+      gateway[i] = r[2];
+      added[i] = total[i] - driver[i];
+      client[i] = total[i] - driver[i] - gateway[i];
     }
     deleteSession(id);
-    long[] gateway = new long[count];
-    for (int i = 0; i < count; i++) {
-      gateway[i] = total[i] - driver[i];
-    }
     report.append("## Trivial statement latency, kind `").append(kind).append("` (`").append(code).append("`)\n\n")
         .append(String.format(Locale.ROOT, "%d statements after %d warm-up ones, one at a time over one warm session; "
-            + "the client polls every %d µs.%n%n", count, warmup, TimeUnit.NANOSECONDS.toMicros(POLL_NANOS)))
+            + "the client polls every %d µs.%n%n", count, warmup, TimeUnit.NANOSECONDS.toMicros(pollNanos)))
         .append("| part | median (ms) | p99 (ms) |\n|---|---|---|\n")
-        .append(latencyRow("POST to `available`, as the client sees it", total))
-        .append(latencyRow("inside the driver (agent-measured)", driver))
-        .append(latencyRow("gateway, protocol and client polling (the rest)", gateway))
+        .append(latencyRow("POST to `available`, as the polling client sees it", total))
+        .append(latencyRow("inside the driver (measured by the agent)", driver))
+        .append(latencyRow("**added to the driver's time, as the client sees it** (first row less the second)", added))
+        .append(latencyRow("of which gateway, protocol and agent hand-offs (measured by the gateway)", gateway))
+        .append(latencyRow("of which the client's HTTP round trips and poll wait (the rest)", client))
         .append('\n');
   }
 
@@ -176,7 +183,7 @@ public final class Bench {
         percentile(sorted, 50) / 1000.0, percentile(sorted, 99) / 1000.0);
   }
 
-  /** Runs one statement; returns {total micros, driver micros}. */
+  /** Runs one statement; returns {total, driver, gateway} micros. */
   private long[] runStatement(int sessionId, String code) throws Exception {
     long t0 = System.nanoTime();
     HttpResponse<String> created = send(HttpRequest.newBuilder(uri("/sessions/" + sessionId + "/statements"))
@@ -193,15 +200,16 @@ public final class Bench {
           throw new IllegalStateException("statement failed: " + r.body());
         }
         long driver = r.headers().firstValueAsLong("Sparkgate-Execution-Micros").orElse(-1);
-        if (driver < 0) {
-          throw new IllegalStateException("the gateway did not report the driver time (Sparkgate-Execution-Micros)");
+        long gateway = r.headers().firstValueAsLong("Sparkgate-Gateway-Micros").orElse(-1);
+        if (driver < 0 || gateway < 0) {
+          throw new IllegalStateException("the gateway did not report the driver and gateway times");
         }
-        return new long[] {total, driver};
+        return new long[] {total, driver, gateway};
       }
       if (state.equals("error") || state.equals("cancelled")) {
         throw new IllegalStateException("statement ended " + state + ": " + r.body());
       }
-      LockSupport.parkNanos(POLL_NANOS);
+      LockSupport.parkNanos(pollNanos);
     }
   }
 
@@ -209,6 +217,9 @@ public final class Bench {
 
   private void getThroughput() throws Exception {
     String wrk = args.get("wrk");
+    if ("0".equals(args.get("get-seconds"))) {
+      return;
+    }
     if (wrk == null) {
       report.append("## Statement GETs\n\nNot measured: wrk was not given (--wrk).\n\n");
       return;

@@ -110,7 +110,9 @@ public final class InterpreterRegistry implements AutoCloseable {
         log.info("{} interpreter started", kind);
         return created;
       } catch (Exception | LinkageError e) {
-        String why = "the " + kind + " interpreter failed to start: " + e;
+        String why = e instanceof InterpreterUnavailableException
+            ? e.getMessage()
+            : "the " + kind + " interpreter failed to start: " + e;
         if (interruptedBy(e)) {
           // A cancel of the first statement interrupted the start: not the interpreter's fault,
           // the next statement tries again.

@@ -48,6 +48,8 @@ import org.slf4j.LoggerFactory;
 public final class RestApi {
   /** Header of a finished statement's GET: microseconds it spent in the driver, as the agent measured. */
   public static final String EXECUTION_MICROS_HEADER = "Sparkgate-Execution-Micros";
+  /** Header of a finished statement's GET: microseconds the gateway, protocol and agent added to it. */
+  public static final String GATEWAY_MICROS_HEADER = "Sparkgate-Gateway-Micros";
 
 
   private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
@@ -184,6 +186,7 @@ public final class RestApi {
     if (st.executionMicros() > 0) {
       // Outside Livy's JSON, which clients parse strictly: the driver's own time, for benchmarks.
       ctx.response().putHeader(EXECUTION_MICROS_HEADER, Long.toString(st.executionMicros()));
+      ctx.response().putHeader(GATEWAY_MICROS_HEADER, Long.toString(st.gatewayMicros()));
     }
     ok(ctx, st.rendered(LivyJson.STATEMENT));
   }

@@ -14,4 +14,12 @@ public interface DriverLauncher {
    * @return the running driver, or a failure saying why it could not be started
    */
   Future<DriverProcess> launch(LaunchSpec spec);
+
+  /**
+   * Why drivers from this launcher cannot serve sessions of {@code kind}, for the client; null when
+   * they can. Answers from memory (it is called on the event loop).
+   */
+  default String unsupported(io.sparkgate.gateway.session.Kind kind) {
+    return null;
+  }
 }

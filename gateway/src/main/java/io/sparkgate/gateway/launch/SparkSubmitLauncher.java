@@ -48,6 +48,8 @@ public final class SparkSubmitLauncher implements DriverLauncher {
   private final Path sparkSubmit;
   private final String master;
   private final String deployMode;
+  /** Null when the distribution carries SparkR, else why sparkr sessions cannot start. */
+  private final String noSparkR;
 
   /**
    * @param sparkHome a Spark installation holding {@code bin/spark-submit}
@@ -56,9 +58,19 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
+    Path sparkR = sparkHome.resolve("R").resolve("lib").resolve("SparkR");
+    // Looked up once, at start-up, off the event loop.
+    this.noSparkR = java.nio.file.Files.isDirectory(sparkR) ? null
+        : "sparkr sessions need SparkR, which the Spark distribution at " + sparkHome + " does not include ("
+            + sparkR + " does not exist); set sparkgate.spark.home or SPARK_HOME to a Spark distribution with SparkR";
     this.sparkSubmit = sparkHome.resolve("bin").resolve("spark-submit");
     this.master = Objects.requireNonNull(master, "master");
     this.deployMode = Objects.requireNonNull(deployMode, "deployMode");
+  }
+
+  @Override
+  public String unsupported(io.sparkgate.gateway.session.Kind kind) {
+    return kind == io.sparkgate.gateway.session.Kind.SPARKR ? noSparkR : null;
   }
 
   @Override

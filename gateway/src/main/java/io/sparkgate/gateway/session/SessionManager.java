@@ -154,6 +154,10 @@ public final class SessionManager {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "Rejected: " + alive
             + " sessions are alive, the most this gateway runs at once; delete one or retry later");
       }
+      String unsupported = request.kind() == null ? null : launcher.unsupported(request.kind());
+      if (unsupported != null) {
+        throw SessionException.badRequest(unsupported);
+      }
       if (request.name() != null && byName.containsKey(request.name())) {
         throw SessionException.badRequest("Duplicate session name: " + request.name());
       }

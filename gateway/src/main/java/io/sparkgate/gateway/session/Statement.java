@@ -20,6 +20,9 @@ public final class Statement {
   private final long started;
   private final long completed;
   private final long executionMicros;
+  /** System.nanoTime() when the gateway took the statement, and when its result arrived (0 before). */
+  private final long receivedNanos;
+  private final long endedNanos;
 
   /** A rendering of this value (its JSON, say), made at most once per value by whoever needs it. */
   private volatile Memo memo;
@@ -27,7 +30,7 @@ public final class Statement {
   private record Memo(Object renderer, Object value) {}
 
   private Statement(int id, String code, Kind kind, StatementState state, StatementOutput output, double progress,
-      long started, long completed, long executionMicros) {
+      long started, long completed, long executionMicros, long receivedNanos, long endedNanos) {
     this.id = id;
     this.code = Objects.requireNonNull(code, "code");
     this.kind = Objects.requireNonNull(kind, "kind");
@@ -40,11 +43,13 @@ public final class Statement {
     this.started = started;
     this.completed = completed;
     this.executionMicros = executionMicros;
+    this.receivedNanos = receivedNanos;
+    this.endedNanos = endedNanos;
   }
 
   /** A statement just submitted: waiting, no output, no progress. */
   static Statement waiting(int id, String code, Kind kind) {
-    return new Statement(id, code, kind, StatementState.WAITING, null, 0.0, 0L, 0L, 0L);
+    return new Statement(id, code, kind, StatementState.WAITING, null, 0.0, 0L, 0L, 0L, System.nanoTime(), 0L);
   }
 
   public int id() {
@@ -92,16 +97,29 @@ public final class Statement {
     return executionMicros;
   }
 
+  /**
+   * What the gateway, the protocol and the agent's hand-offs added to the statement's time in the
+   * driver, in microseconds: from the gateway taking the statement to its result arriving, less
+   * {@link #executionMicros()}. -1 until it ended after running. Sent as the
+   * {@code Sparkgate-Gateway-Micros} header.
+   */
+  public long gatewayMicros() {
+    if (endedNanos == 0 || executionMicros == 0) {
+      return -1;
+    }
+    return Math.max(0, (endedNanos - receivedNanos) / 1000 - executionMicros);
+  }
+
   /** This statement in {@code next} state (checked against the table), other fields unchanged. */
   Statement to(StatementState next) {
     StatementState.validate(state, next);
-    return new Statement(id, code, kind, next, output, progress, started, completed, executionMicros);
+    return new Statement(id, code, kind, next, output, progress, started, completed, executionMicros, receivedNanos, endedNanos);
   }
 
   /** Began to run at {@code now}. */
   Statement running(long now) {
     StatementState.validate(state, StatementState.RUNNING);
-    return new Statement(id, code, kind, StatementState.RUNNING, null, progress, now, completed, executionMicros);
+    return new Statement(id, code, kind, StatementState.RUNNING, null, progress, now, completed, executionMicros, receivedNanos, endedNanos);
   }
 
   /** Ended in {@code next} with {@code out} (null unless available or error) at {@code now}. */
@@ -112,11 +130,12 @@ public final class Statement {
   /** As {@link #ended(StatementState, StatementOutput, long)}, with the driver's own timing. */
   Statement ended(StatementState next, StatementOutput out, long now, long executionMicros) {
     StatementState.validate(state, next);
-    return new Statement(id, code, kind, next, out, 1.0, started, now, executionMicros);
+    return new Statement(id, code, kind, next, out, 1.0, started, now, executionMicros, receivedNanos,
+        System.nanoTime());
   }
 
   Statement withProgress(double p) {
-    return new Statement(id, code, kind, state, output, p, started, completed, executionMicros);
+    return new Statement(id, code, kind, state, output, p, started, completed, executionMicros, receivedNanos, endedNanos);
   }
 
   /**

@@ -141,8 +141,8 @@ class SessionApiTest extends GatewayTestBase {
         "application/x-www-form-urlencoded");
     assertEquals(201, form.status(), form.body());
     assertEquals("sql", form.json().getString("kind"));
-    Response none = request(HttpMethod.POST, "/sessions", Buffer.buffer("{\"kind\":\"sparkr\"}"), null);
+    Response none = request(HttpMethod.POST, "/sessions", Buffer.buffer("{\"kind\":\"pyspark\"}"), null);
     assertEquals(201, none.status(), none.body());
-    assertEquals("sparkr", none.json().getString("kind"));
+    assertEquals("pyspark", none.json().getString("kind"));
   }
 }

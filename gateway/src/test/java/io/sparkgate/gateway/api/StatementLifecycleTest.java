@@ -275,12 +275,12 @@ class StatementLifecycleTest extends GatewayTestBase {
 
   @Test
   void aDriverThatFailsToStartLeavesTheSessionInError() {
-    int id = createSession("{\"kind\":\"sparkr\"}");
+    int id = createSession("{\"kind\":\"pyspark\"}");
     FakeAgents.Link link = agents.link(id);
     link.connect();
-    link.emit(new Event.StartFailed("R is not installed"));
+    link.emit(new Event.StartFailed("Python is not installed"));
     awaitState(id, "error");
-    assertTrue(get("/sessions/" + id + "/log").body().contains("The driver could not start: R is not installed"));
+    assertTrue(get("/sessions/" + id + "/log").body().contains("The driver could not start: Python is not installed"));
   }
 
   @Test

@@ -9,7 +9,9 @@ import io.sparkgate.gateway.Gateway;
 import io.sparkgate.gateway.GatewayConfig;
 import io.sparkgate.gateway.agent.AgentServer;
 import io.sparkgate.gateway.testing.GatewayTestBase;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -61,8 +63,11 @@ final class RealSparkGateway implements AutoCloseable {
     GatewayConfig config = GatewayConfig.of(s, Map.of());
     vertx = Vertx.vertx(GatewayTestBase.strictOptions());
     agentServer = new AgentServer(AgentServer.Settings.defaults());
-    int agentPort = GatewayTestBase.await(agentServer.start("127.0.0.1", 0));
-    gateway = GatewayTestBase.await(Gateway.start(vertx, config, agentServer, agentPort));
+    // Wired as GatewayMain wires it: agent connections on the sessions' event loop.
+    Context sessions = vertx.getOrCreateContext();
+    int agentPort = GatewayTestBase.await(
+        agentServer.start("127.0.0.1", 0, ((ContextInternal) sessions).nettyEventLoop()));
+    gateway = GatewayTestBase.await(Gateway.start(vertx, config, agentServer, agentPort, sessions));
     get("/sessions");
     blockedThreadWarnings = GatewayTestBase.captureBlockedThreadWarnings();
   }

@@ -111,6 +111,20 @@ class SharedSessionEndToEndTest {
 
   @Test
   @Order(4)
+  void withoutSparkRTheRStatementAndTheSparkrSessionSaySoClearly() {
+    // The provisioned Spark (the pyspark package) carries no SparkR.
+    JsonObject r = run("sparkr", "1 + 1");
+    assertEquals("error", r.getString("status"), r.encode());
+    assertTrue(r.getString("evalue").contains("SparkR") && r.getString("evalue").contains("R/lib/SparkR"), r.encode());
+    assertEquals("idle", gw.get("/sessions/" + session + "/state").json().getString("state"));
+
+    RealSparkGateway.Answer created = gw.post("/sessions", "{\"kind\": \"sparkr\"}");
+    assertEquals(400, created.status(), created.response().body());
+    assertTrue(created.json().getString("msg").contains("R/lib/SparkR"), created.json().encode());
+  }
+
+  @Test
+  @Order(5)
   void scalaCompletion() {
     RealSparkGateway.Answer a = gw.post("/sessions/" + session + "/completion",
         "{\"code\": \"spark.ran\", \"kind\": \"spark\", \"cursor\": 9}");
