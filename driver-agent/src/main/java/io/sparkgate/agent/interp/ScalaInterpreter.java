@@ -91,6 +91,19 @@ public final class ScalaInterpreter implements Interpreter {
   static final long COMPLETION_WAIT_MILLIS = 2_000;
 
   private static final Logger log = LoggerFactory.getLogger(ScalaInterpreter.class);
+  /**
+   * What spark-shell sets up, compiled before the SparkSession exists: {@code spark} and {@code sc}
+   * as lazy values that find the driver's default SparkSession on first use ({@code @transient}, so
+   * that closures do not try to serialize them), then spark-shell's imports.
+   */
+  private static final String PREDEF = String.join("\n",
+      "@transient lazy val spark: org.apache.spark.sql.classic.SparkSession ="
+          + " org.apache.spark.sql.SparkSession.builder().getOrCreate().asInstanceOf[org.apache.spark.sql.classic.SparkSession]",
+      "@transient lazy val sc: org.apache.spark.SparkContext = spark.sparkContext",
+      "import org.apache.spark.SparkContext._",
+      "import spark.implicits._",
+      "import spark.sql",
+      "import org.apache.spark.sql.functions._");
   private static final List<String> SPARK_SHELL_IMPORTS = List.of(
       "import org.apache.spark.SparkContext._",
       "import spark.implicits._",
@@ -116,6 +129,8 @@ public final class ScalaInterpreter implements Interpreter {
   private volatile StatementReporter reporter;
   private volatile ReplCompletion completion;
   private volatile boolean bound;
+  /** Whether {@link #PREDEF} compiled: spark and sc need no binding then. */
+  private boolean predefined;
   private Thread evaluatingThread; // guarded by stopLock
   private boolean interruptPending; // guarded by stopLock
 
@@ -179,10 +194,17 @@ public final class ScalaInterpreter implements Interpreter {
     IMain created = new IMain(settings, reporter);
     intp = created;
     long started = System.nanoTime();
-    // Synthetic: the warm-up takes no resN name from the user.
-    Results.Result warm = interpretQuietly("List(1, 2).map(_ + 1).sum", true);
-    if (warm != Results.Success$.MODULE$) {
-      throw new IllegalStateException("the Scala interpreter cannot compile a trivial line: " + reporter.errors());
+    // The first compile warms the compiler up. Make it spark-shell's own set-up, so that nothing is
+    // left to compile once the SparkSession exists: this runs while the SparkContext starts, and
+    // bind() then costs nothing. Synthetic: it takes no resN name from the user.
+    predefined = interpretQuietly(PREDEF, true) == Results.Success$.MODULE$;
+    if (!predefined) {
+      log.warn("spark-shell's set-up did not compile ahead of the session ({}); binding after it instead",
+          reporter.errors());
+      Results.Result warm = interpretQuietly("List(1, 2).map(_ + 1).sum", true);
+      if (warm != Results.Success$.MODULE$) {
+        throw new IllegalStateException("the Scala interpreter cannot compile a trivial line: " + reporter.errors());
+      }
     }
     completion = new ReplCompletion(created, ReplCompletion.$lessinit$greater$default$2());
     log.info("Scala interpreter ready in {} ms (class directory {})",
@@ -205,6 +227,11 @@ public final class ScalaInterpreter implements Interpreter {
     }
     if (bound) {
       throw new IllegalStateException("already bound");
+    }
+    if (predefined && SparkSession.getDefaultSession().isDefined() && SparkSession.getDefaultSession().get() == spark) {
+      // PREDEF's lazy vals resolve to this session on first use.
+      bound = true;
+      return;
     }
     scala.collection.immutable.List<String> transientOnly =
         CollectionConverters.asScala(List.of("@transient")).toList();
