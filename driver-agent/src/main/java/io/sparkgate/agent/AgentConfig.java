@@ -17,7 +17,8 @@ public record AgentConfig(
     byte[] secret,
     int maxOutputBytes,
     long idleExitMillis,
-    int maxFrameLength) {
+    int maxFrameLength,
+    int sqlMaxRows) {
 
   public static final String GATEWAY_HOST = "spark.sparkgate.gateway.host";
   public static final String GATEWAY_PORT = "spark.sparkgate.gateway.port";
@@ -26,11 +27,13 @@ public record AgentConfig(
   public static final String MAX_OUTPUT_BYTES = "spark.sparkgate.statement.maxOutputBytes";
   public static final String IDLE_EXIT_SECONDS = "spark.sparkgate.agent.idleExitSeconds";
   public static final String MAX_FRAME_LENGTH = "spark.sparkgate.protocol.maxFrameLength";
+  public static final String SQL_MAX_ROWS = "spark.sparkgate.sql.maxRows";
   public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
 
   public static final int DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
   public static final long DEFAULT_IDLE_EXIT_SECONDS = 600;
   public static final int DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
+  public static final int DEFAULT_SQL_MAX_ROWS = 1000;
 
   public AgentConfig {
     Objects.requireNonNull(gatewayHost, "gatewayHost");
@@ -67,7 +70,15 @@ public record AgentConfig(
         secretBytes,
         maxOutput,
         1000L * intSetting(conf, IDLE_EXIT_SECONDS, (int) DEFAULT_IDLE_EXIT_SECONDS),
-        maxFrame);
+        maxFrame,
+        positive(conf, SQL_MAX_ROWS, intSetting(conf, SQL_MAX_ROWS, DEFAULT_SQL_MAX_ROWS)));
+  }
+
+  private static int positive(SparkConf conf, String key, int value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException("the Spark conf " + key + " must be positive: " + conf.get(key));
+    }
+    return value;
   }
 
   private static String required(SparkConf conf, String key) {

@@ -89,7 +89,7 @@ public final class AgentMain implements GatewayLink.Listener {
       } else {
         interpreters.register(ScalaInterpreter.KIND, () -> new ScalaInterpreter(classDir, session));
       }
-      SqlInterpreter sql = new SqlInterpreter(session, SqlInterpreter.DEFAULT_MAX_ROWS, config.maxOutputBytes());
+      SqlInterpreter sql = new SqlInterpreter(session, config.sqlMaxRows(), config.maxOutputBytes());
       if (kind.equals(SqlInterpreter.KIND)) {
         sql.start();
         interpreters.registerStarted(sql);

@@ -161,6 +161,11 @@ public final class GatewayConfig {
           + " spark.sparkgate.statement.maxOutputBytes). At most 2m: a result travels in one protocol"
           + " frame of at most 8 MiB, with room for JSON escaping."));
 
+  public static final ConfigEntry<Integer> SQL_MAX_ROWS = register(ConfigEntry.intRange(
+      "sparkgate.sql.max-rows", "1000", 1, 1_000_000,
+      "Rows a sql statement returns at most (Livy: livy.rsc.sql.num-rows); the rest are left out"
+          + " (passed as spark.sparkgate.sql.maxRows)."));
+
   public static final ConfigEntry<Integer> STATEMENT_MAX_CODE_LENGTH = register(ConfigEntry.intRange(
       "sparkgate.statement.max-code-length", "1000000", 1, 2_500_000,
       "Longest statement (and completion) code accepted, in characters; longer is answered 400. At"

@@ -227,6 +227,7 @@ public final class InteractiveSession {
     conf.put("spark.sparkgate.session.id", Integer.toString(id));
     conf.put("spark.sparkgate.session.kind", kind == null ? "" : kind.livyName());
     conf.put("spark.sparkgate.statement.maxOutputBytes", Long.toString(settings.maxOutputBytes()));
+    conf.put("spark.sparkgate.sql.maxRows", Integer.toString(settings.sqlMaxRows()));
     conf.put("spark.sparkgate.agent.idleExitSeconds", Long.toString(settings.agentIdleExit().toSeconds()));
     String encoded = AgentAuth.encodeSecret(secret);
     LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id, AGENT_MAIN_CLASS,

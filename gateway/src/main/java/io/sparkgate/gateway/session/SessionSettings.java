@@ -26,7 +26,8 @@ public record SessionSettings(
     Duration completionTimeout,
     int logLines,
     int retainedStatements,
-    long maxOutputBytes) {
+    long maxOutputBytes,
+    int sqlMaxRows) {
 
   /** Completion requests one session may have waiting for its agent. */
   public static final int MAX_PENDING_COMPLETIONS = 16;
@@ -56,6 +57,7 @@ public record SessionSettings(
         config.get(GatewayConfig.COMPLETION_TIMEOUT),
         config.get(GatewayConfig.SESSION_LOG_LINES),
         config.get(GatewayConfig.STATEMENT_RETAINED),
-        config.get(GatewayConfig.STATEMENT_MAX_OUTPUT_BYTES));
+        config.get(GatewayConfig.STATEMENT_MAX_OUTPUT_BYTES),
+        config.get(GatewayConfig.SQL_MAX_ROWS));
   }
 }

@@ -32,7 +32,7 @@ class SharedSessionEndToEndTest {
 
   @BeforeAll
   void startSession() throws Exception {
-    gw = new RealSparkGateway(Map.of());
+    gw = new RealSparkGateway(Map.of("sparkgate.sql.max-rows", "3"));
     RealSparkGateway.Answer created = gw.post("/sessions",
         "{\"name\": \"e2e-shared\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
     assertEquals(201, created.status(), created.response().body());
@@ -90,6 +90,10 @@ class SharedSessionEndToEndTest {
     assertTrue(sql.getString("text/plain").contains("total"), sql.encode());
 
     assertEquals(new JsonObject().put("text/plain", "5"), ok("pyspark", "spark.table('nums').count()"));
+
+    // The gateway's row cap (3 here) reaches the driver.
+    JsonArray rows = ok("sql", "select n from nums order by n").getJsonObject("application/json").getJsonArray("data");
+    assertEquals(new JsonArray().add(new JsonArray().add(0)).add(new JsonArray().add(1)).add(new JsonArray().add(2)), rows);
   }
 
   @Test

@@ -1,0 +1,64 @@
+package io.sparkgate.gateway.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkgate.gateway.testing.GatewayTestBase;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * A driver whose gateway goes away exits by itself after {@code sparkgate.agent.idle-exit}, instead
+ * of holding a cluster's resources forever. The agent server is closed under a running session (as a
+ * crashed gateway would vanish); the REST API stays up to watch what happens.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AgentLifecycleEndToEndTest {
+  private RealSparkGateway gw;
+
+  @BeforeAll
+  void start() throws Exception {
+    // The agent gives up after 3 s without the gateway; the gateway would wait 5 minutes for it.
+    gw = new RealSparkGateway(Map.of("sparkgate.agent.idle-exit", "3s", "sparkgate.agent.reconnect-grace", "300s"));
+  }
+
+  @AfterAll
+  void stop() {
+    if (gw != null) {
+      gw.close();
+    }
+  }
+
+  @Test
+  void aDriverWithoutItsGatewayExitsAfterTheIdleExitTime() {
+    RealSparkGateway.Answer created = gw.post("/sessions",
+        "{\"kind\": \"sql\", \"name\": \"e2e-orphan\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
+    assertEquals(201, created.status(), created.response().body());
+    int session = created.json().getInteger("id");
+    gw.awaitSessionState(session, "idle", Duration.ofSeconds(240));
+    assertTrue(driverProcess(session).isPresent());
+
+    GatewayTestBase.await(gw.agentServer.close());
+
+    RealSparkGateway.await("the orphaned driver to exit", Duration.ofSeconds(60), () -> driverProcess(session),
+        Optional::isEmpty);
+    JsonObject s = RealSparkGateway.await("the session to see its driver gone", Duration.ofSeconds(30),
+        () -> gw.get("/sessions/" + session).json(), j -> j.getString("state").equals("dead"));
+    assertEquals("dead", s.getString("state"));
+  }
+
+  private static Optional<ProcessHandle> driverProcess(int session) {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine()
+            .map(c -> c.contains("io.sparkgate.agent.AgentMain") && c.contains("spark.sparkgate.session.id=" + session)
+                && c.contains("e2e-orphan"))
+            .orElse(false))
+        .findFirst();
+  }
+}
