@@ -147,8 +147,10 @@ public final class Bench {
     };
     int id = createSession(kind);
     waitForSessionState(id, "idle", 300);
+    URI base = URI.create(url);
+    PlainHttp http1 = new PlainHttp(base.getHost(), base.getPort());
     for (int i = 0; i < warmup; i++) {
-      runStatement(id, code);
+      runStatement(http1, id, code);
     }
     long[] total = new long[count];
     long[] driver = new long[count];
@@ -156,17 +158,19 @@ public final class Bench {
     long[] added = new long[count];
     long[] client = new long[count];
     for (int i = 0; i < count; i++) {
-      long[] r = runStatement(id, code);
+      long[] r = runStatement(http1, id, code);
       total[i] = r[0];
       driver[i] = r[1];
       gateway[i] = r[2];
       added[i] = total[i] - driver[i];
       client[i] = total[i] - driver[i] - gateway[i];
     }
+    http1.close();
     deleteSession(id);
     report.append("## Trivial statement latency, kind `").append(kind).append("` (`").append(code).append("`)\n\n")
         .append(String.format(Locale.ROOT, "%d statements after %d warm-up ones, one at a time over one warm session; "
-            + "the client polls every %d µs.%n%n", count, warmup, TimeUnit.NANOSECONDS.toMicros(pollNanos)))
+            + "a blocking HTTP/1.1 client on one keep-alive connection (as `requests` or curl) POSTs, then polls "
+            + "every %d µs.%n%n", count, warmup, TimeUnit.NANOSECONDS.toMicros(pollNanos)))
         .append("| part | median (ms) | p99 (ms) |\n|---|---|---|\n")
         .append(latencyRow("POST to `available`, as the polling client sees it", total))
         .append(latencyRow("inside the driver (measured by the agent)", driver))
@@ -184,27 +188,30 @@ public final class Bench {
   }
 
   /** Runs one statement; returns {total, driver, gateway} micros. */
-  private long[] runStatement(int sessionId, String code) throws Exception {
+  private long[] runStatement(PlainHttp client, int sessionId, String code) throws Exception {
+    String body = JSON.writeValueAsString(Map.of("code", code));
     long t0 = System.nanoTime();
-    HttpResponse<String> created = send(HttpRequest.newBuilder(uri("/sessions/" + sessionId + "/statements"))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("code", code)))).build(), 201);
-    String location = created.headers().firstValue("Location").orElseThrow();
+    PlainHttp.Response created = client.post("/sessions/" + sessionId + "/statements", body);
+    if (created.status() != 201) {
+      throw new IllegalStateException("POST statement answered " + created.status() + ": " + created.body());
+    }
+    String location = created.headers().get("location");
     while (true) {
-      HttpResponse<String> r = send(HttpRequest.newBuilder(uri(location)).GET().build(), 200);
+      PlainHttp.Response r = client.get(location);
+      long now = System.nanoTime();
       JsonNode statement = JSON.readTree(r.body());
       String state = statement.path("state").asText();
       if (state.equals("available")) {
-        long total = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0);
+        long total = TimeUnit.NANOSECONDS.toMicros(now - t0);
         if (!"ok".equals(statement.path("output").path("status").asText())) {
           throw new IllegalStateException("statement failed: " + r.body());
         }
-        long driver = r.headers().firstValueAsLong("Sparkgate-Execution-Micros").orElse(-1);
-        long gateway = r.headers().firstValueAsLong("Sparkgate-Gateway-Micros").orElse(-1);
-        if (driver < 0 || gateway < 0) {
+        String driver = r.headers().get("sparkgate-execution-micros");
+        String gateway = r.headers().get("sparkgate-gateway-micros");
+        if (driver == null || gateway == null) {
           throw new IllegalStateException("the gateway did not report the driver and gateway times");
         }
-        return new long[] {total, driver, gateway};
+        return new long[] {total, Long.parseLong(driver), Long.parseLong(gateway)};
       }
       if (state.equals("error") || state.equals("cancelled")) {
         throw new IllegalStateException("statement ended " + state + ": " + r.body());
@@ -226,7 +233,10 @@ public final class Bench {
     }
     int id = createSession("sql");
     waitForSessionState(id, "idle", 300);
-    runStatement(id, "select 1");
+    URI base = URI.create(url);
+    try (PlainHttp client = new PlainHttp(base.getHost(), base.getPort())) {
+      runStatement(client, id, "select 1");
+    }
     String target = url + "/sessions/" + id + "/statements/0";
     String duration = args.getOrDefault("get-seconds", "15");
     String connections = args.getOrDefault("connections", "32");
