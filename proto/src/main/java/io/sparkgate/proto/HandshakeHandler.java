@@ -141,10 +141,13 @@ public abstract sealed class HandshakeHandler extends ChannelInboundHandlerAdapt
     failed = true;
     cancelTimeout();
     outcome.completeExceptionally(cause);
-    ctx.fireExceptionCaught(cause);
+    // The Reject goes out before the handlers after this one hear of the failure: one of them may
+    // close the channel at once, and the peer must learn why it was refused.
     if (reject != null && ctx.channel().isActive()) {
       ctx.writeAndFlush(reject).addListener(ChannelFutureListener.CLOSE);
+      ctx.fireExceptionCaught(cause);
     } else {
+      ctx.fireExceptionCaught(cause);
       ctx.close();
     }
   }

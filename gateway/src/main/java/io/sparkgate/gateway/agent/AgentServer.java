@@ -296,6 +296,11 @@ public final class AgentServer implements AgentRegistry {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       failure = cause;
+      if (cause instanceof io.sparkgate.proto.HandshakeException) {
+        // The handshake closes the connection itself, once its Reject has reached the agent.
+        log.info("Agent connection from {} refused: {}", ctx.channel().remoteAddress(), cause.getMessage());
+        return;
+      }
       if (link != null) {
         log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
       } else {
