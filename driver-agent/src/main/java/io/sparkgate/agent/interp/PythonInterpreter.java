@@ -2,7 +2,6 @@ package io.sparkgate.agent.interp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -124,12 +122,7 @@ public final class PythonInterpreter implements Interpreter {
       }
       launch = PythonLaunch.resolve(spark.sparkContext().getConf(), environment);
       scriptDir = Files.createTempDirectory("sparkgate-python-");
-      try (InputStream script = PythonInterpreter.class.getResourceAsStream(SCRIPT_RESOURCE)) {
-        if (script == null) {
-          throw new IllegalStateException("missing resource " + SCRIPT_RESOURCE);
-        }
-        Files.copy(script, script());
-      }
+      ChildProcesses.copyScript(SCRIPT_RESOURCE, script());
       entryPoint = new PythonEntryPoint(spark);
       PythonProcess started = ensureProcess();
       log.info("Python interpreter ready: {} (process {}), workers run {}", launch.driverPython(), started.pid(), launch.workerPython());
@@ -254,18 +247,7 @@ public final class PythonInterpreter implements Interpreter {
       return List.of();
     }
     int caret = Math.max(0, Math.min(cursor, code.length()));
-    CompletableFuture<List<String>> answer = python.complete(code, code.codePointCount(0, caret));
-    try {
-      return answer.get(COMPLETION_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      log.debug("completion skipped: the Python process did not answer in {} ms", COMPLETION_WAIT_MILLIS);
-      return List.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    } catch (ExecutionException e) {
-      return List.of();
-    }
+    return ChildProcesses.awaitCompletions(python.complete(code, code.codePointCount(0, caret)), COMPLETION_WAIT_MILLIS, "Python");
   }
 
   /**
@@ -303,12 +285,7 @@ public final class PythonInterpreter implements Interpreter {
     }
     synchronized (startLock) {
       if (scriptDir != null) {
-        try {
-          Files.deleteIfExists(script());
-          Files.deleteIfExists(scriptDir);
-        } catch (IOException e) {
-          log.warn("cannot delete {}", scriptDir, e);
-        }
+        ChildProcesses.deleteScript(script(), scriptDir);
       }
     }
   }

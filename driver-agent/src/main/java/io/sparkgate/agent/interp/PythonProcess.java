@@ -16,16 +16,12 @@ import java.io.Reader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
+import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import py4j.ClientServer;
@@ -61,12 +58,7 @@ final class PythonProcess {
   static final int PROTOCOL_VERSION = 1;
   /** Room above the result cap for stream messages (16 Ki characters, at most 6 bytes each) and framing. */
   private static final int MESSAGE_SLACK_BYTES = 256 * 1024;
-  private static final int STDERR_TAIL_LINES = 20;
-  private static final int RAW_LINE_MAX_CHARS = 4096;
-  private static final long HELLO_TIMEOUT_MILLIS = 10_000;
-  private static final long EXIT_WAIT_MILLIS = 3_000;
   private static final ObjectWriter WRITER = Json.MAPPER.writer().with(JsonWriteFeature.ESCAPE_NON_ASCII);
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** Receives a statement's output, on the reader thread; must not block. */
   interface OutputListener {
@@ -88,7 +80,7 @@ final class PythonProcess {
   private final Process process;
   private final ClientServer gateway;
   private final int maxMessageBytes;
-  private final Deque<String> stderrTail = new ArrayDeque<>(); // guarded by itself
+  private final ChildProcesses.LastLines stderrTail = new ChildProcesses.LastLines();
   private final Thread stdoutPump;
   private final Thread stderrPump;
   private final CompletableFuture<JsonNode> ready = new CompletableFuture<>();
@@ -102,15 +94,15 @@ final class PythonProcess {
   private volatile Statement current;
   private volatile boolean ended;
   private volatile String stopReason;
-  private volatile String deathReport;
+  private String deathReport; // guarded by this
 
   private PythonProcess(Process process, ClientServer gateway, int maxMessageBytes) {
     this.process = process;
     this.gateway = gateway;
     this.maxMessageBytes = maxMessageBytes;
-    this.stdoutPump = daemon("sparkgate-python-stdout-" + process.pid(),
+    this.stdoutPump = ChildProcesses.daemon("sparkgate-python-stdout-" + process.pid(),
         () -> pump(process.getInputStream(), "stdout", false));
-    this.stderrPump = daemon("sparkgate-python-stderr-" + process.pid(),
+    this.stderrPump = ChildProcesses.daemon("sparkgate-python-stderr-" + process.pid(),
         () -> pump(process.getErrorStream(), "stderr", true));
     stdoutPump.start();
     stderrPump.start();
@@ -127,14 +119,14 @@ final class PythonProcess {
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     InetAddress loopback = InetAddress.getLoopbackAddress();
-    String gatewaySecret = token();
+    String gatewaySecret = ChildProcesses.token(32);
     ClientServer gateway = startGateway(new ClientServer.ClientServerBuilder(entryPoint)
         .authToken(gatewaySecret)
         .javaPort(0)
         .javaAddress(loopback));
     PythonProcess python = null;
     try (ServerSocket server = new ServerSocket(0, 1, loopback)) {
-      String channelSecret = token();
+      String channelSecret = ChildProcesses.token(32);
       ProcessBuilder builder = new ProcessBuilder(launch.driverPython(), script.toAbsolutePath().toString());
       builder.environment().clear();
       builder.environment().putAll(launch.environment(
@@ -168,7 +160,7 @@ final class PythonProcess {
    */
   private static ClientServer startGateway(ClientServer.ClientServerBuilder builder) throws IOException, InterruptedException {
     CompletableFuture<ClientServer> built = new CompletableFuture<>();
-    daemon("sparkgate-py4j-start", () -> {
+    ChildProcesses.daemon("sparkgate-py4j-start", () -> {
       try {
         built.complete(builder.build());
       } catch (RuntimeException e) {
@@ -202,9 +194,7 @@ final class PythonProcess {
    */
   Statement execute(long id, String code, Map<String, String> properties, OutputListener listener) throws DiedException {
     Statement statement = new Statement(id, listener, new CompletableFuture<>());
-    synchronized (stderrTail) {
-      stderrTail.clear(); // a death report shows what the dying statement wrote, not older noise
-    }
+    stderrTail.clear(); // a death report shows what the dying statement wrote, not older noise
     current = statement; // before checking ended: the reader fails whichever it sees when the channel ends
     if (ended) {
       throw new DiedException(awaitDeathReport());
@@ -274,17 +264,7 @@ final class PythonProcess {
         log.debug("cannot ask the Python process to exit", e);
       }
     }
-    try {
-      if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroy();
-        if (!process.waitFor(1, TimeUnit.SECONDS)) {
-          process.destroyForcibly();
-        }
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    ChildProcesses.stop(process, grace);
     closeSocket();
     release();
   }
@@ -293,56 +273,27 @@ final class PythonProcess {
 
   /** Accepts the process's connection: the first one that opens with the secret. */
   private void connect(ServerSocket server, String secret, long deadline) throws IOException, InterruptedException {
-    server.setSoTimeout(200);
     byte[] expected = secret.getBytes(StandardCharsets.UTF_8);
-    while (true) {
-      if (Thread.interrupted()) {
-        throw new InterruptedException();
-      }
-      if (!process.isAlive()) {
-        throw new IOException("the Python process ended before it connected: " + awaitDeathReport());
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("the Python process did not connect in time");
-      }
-      Socket candidate;
-      try {
-        candidate = server.accept();
-      } catch (SocketTimeoutException e) {
-        continue;
-      }
-      LineReader lines;
-      JsonNode hello;
-      try {
-        candidate.setSoTimeout((int) HELLO_TIMEOUT_MILLIS);
-        candidate.setTcpNoDelay(true);
-        lines = new LineReader(candidate.getInputStream(), 4096);
-        byte[] line = lines.next();
-        hello = line == null ? Json.NODES.nullNode() : Json.MAPPER.readTree(line);
-      } catch (IOException | RuntimeException e) {
-        log.warn("refused a connection to the Python REPL channel from {}: {}", candidate.getRemoteSocketAddress(), e.toString());
-        candidate.close();
-        continue;
-      }
-      if (!"hello".equals(hello.path("type").asText())
-          || !MessageDigest.isEqual(expected, hello.path("secret").asText().getBytes(StandardCharsets.UTF_8))) {
-        log.warn("refused a connection to the Python REPL channel from {}: wrong opening", candidate.getRemoteSocketAddress());
-        candidate.close();
-        continue;
-      }
-      if (hello.path("protocol").asInt() != PROTOCOL_VERSION) {
-        candidate.close();
-        throw new IOException("the Python REPL speaks protocol " + hello.path("protocol") + ", not " + PROTOCOL_VERSION);
-      }
-      candidate.setSoTimeout(0);
-      socket = candidate;
-      synchronized (sendLock) {
-        out = new BufferedOutputStream(candidate.getOutputStream(), 64 * 1024);
-      }
-      LineReader channel = lines;
-      daemon("sparkgate-python-channel-" + process.pid(), () -> read(channel)).start();
-      return;
+    ChildProcesses.Connection<LineReader> connection = ChildProcesses.accept(server, process, deadline, "Python",
+        this::awaitDeathReport, candidate -> {
+          LineReader lines = new LineReader(candidate.getInputStream(), 4096);
+          byte[] line = lines.next();
+          JsonNode hello = line == null ? Json.NODES.nullNode() : Json.MAPPER.readTree(line);
+          if (!"hello".equals(hello.path("type").asText())
+              || !MessageDigest.isEqual(expected, hello.path("secret").asText().getBytes(StandardCharsets.UTF_8))) {
+            return null;
+          }
+          if (hello.path("protocol").asInt() != PROTOCOL_VERSION) {
+            throw new ChildProcesses.ProtocolMismatchException(
+                "the Python REPL speaks protocol " + hello.path("protocol") + ", not " + PROTOCOL_VERSION);
+          }
+          return lines;
+        });
+    socket = connection.socket();
+    synchronized (sendLock) {
+      out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
     }
+    ChildProcesses.daemon("sparkgate-python-channel-" + process.pid(), () -> read(connection.reader())).start();
   }
 
   private void awaitReady(long deadline, Duration timeout) throws IOException, InterruptedException {
@@ -448,56 +399,11 @@ final class PythonProcess {
    * How the process ended: waits (bounded) for it to exit and for its last stderr lines. The first
    * caller computes it; later ones get the same text.
    */
-  private String awaitDeathReport() {
-    String report = deathReport;
-    if (report != null) {
-      return report;
+  private synchronized String awaitDeathReport() {
+    if (deathReport == null) {
+      deathReport = ChildProcesses.deathReport(process, "Python", stopReason, stderrPump, stderrTail, true);
     }
-    synchronized (this) {
-      if (deathReport != null) {
-        return deathReport;
-      }
-      boolean exited = waitForExit(EXIT_WAIT_MILLIS);
-      if (!exited) {
-        process.destroyForcibly();
-        exited = waitForExit(EXIT_WAIT_MILLIS);
-      }
-      try {
-        stderrPump.join(1_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      StringBuilder text = new StringBuilder();
-      String reason = stopReason;
-      if (reason != null) {
-        text.append(reason);
-        if (exited) {
-          text.append(" (exit code ").append(process.exitValue()).append(')');
-        }
-      } else if (exited) {
-        text.append("the Python process exited with code ").append(process.exitValue());
-      } else {
-        text.append("the Python process closed its channel and could not be stopped");
-      }
-      List<String> tail;
-      synchronized (stderrTail) {
-        tail = new ArrayList<>(stderrTail);
-      }
-      if (!tail.isEmpty()) {
-        text.append("; the last lines it wrote to stderr:\n").append(String.join("\n", tail));
-      }
-      deathReport = text.toString();
-      return deathReport;
-    }
-  }
-
-  private boolean waitForExit(long millis) {
-    try {
-      return process.waitFor(millis, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return !process.isAlive();
-    }
+    return deathReport;
   }
 
   private void closeSocket() {
@@ -524,52 +430,22 @@ final class PythonProcess {
 
   /** Logs what the process writes to its own stdout or stderr, line by line; keeps stderr's last lines. */
   private void pump(InputStream stream, String name, boolean keepTail) {
+    Consumer<String> sink = line -> {
+      log.info("python[{}] {}: {}", process.pid(), name, line);
+      if (keepTail) {
+        stderrTail.add(line);
+      }
+    };
+    ChildProcesses.LineBuffer lines = new ChildProcesses.LineBuffer();
     try (Reader reader = new InputStreamReader(stream, StandardCharsets.UTF_8)) {
-      StringBuilder line = new StringBuilder();
       char[] buffer = new char[4096];
       for (int n; (n = reader.read(buffer)) >= 0; ) {
-        for (int i = 0; i < n; i++) {
-          char c = buffer[i];
-          if (c == '\n' || line.length() >= RAW_LINE_MAX_CHARS) {
-            rawLine(name, line.toString(), keepTail);
-            line.setLength(0);
-            if (c == '\n') {
-              continue;
-            }
-          }
-          line.append(c);
-        }
+        lines.append(CharBuffer.wrap(buffer, 0, n), sink);
       }
-      if (line.length() > 0) {
-        rawLine(name, line.toString(), keepTail);
-      }
+      lines.flush(sink);
     } catch (IOException e) {
       log.debug("reading the Python process's {} ended: {}", name, e.toString());
     }
-  }
-
-  private void rawLine(String name, String line, boolean keepTail) {
-    log.info("python[{}] {}: {}", process.pid(), name, line);
-    if (keepTail) {
-      synchronized (stderrTail) {
-        if (stderrTail.size() == STDERR_TAIL_LINES) {
-          stderrTail.removeFirst();
-        }
-        stderrTail.addLast(line);
-      }
-    }
-  }
-
-  private static String token() {
-    byte[] bytes = new byte[32];
-    RANDOM.nextBytes(bytes);
-    return HexFormat.of().formatHex(bytes);
-  }
-
-  private static Thread daemon(String name, Runnable body) {
-    Thread thread = new Thread(body, name);
-    thread.setDaemon(true);
-    return thread;
   }
 
   /** Reads lines of bytes, each at most {@code maxLine} long (without its newline). */

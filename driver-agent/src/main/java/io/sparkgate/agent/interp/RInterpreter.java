@@ -1,7 +1,6 @@
 package io.sparkgate.agent.interp;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -160,12 +159,7 @@ public final class RInterpreter implements Interpreter {
       Path library = session != null ? resolved.sparkRLibrary() : null;
       launch = resolved;
       scriptDir = Files.createTempDirectory("sparkgate-r-");
-      try (InputStream script = RInterpreter.class.getResourceAsStream(SCRIPT_RESOURCE)) {
-        if (script == null) {
-          throw new IllegalStateException("missing resource " + SCRIPT_RESOURCE);
-        }
-        Files.copy(script, script());
-      }
+      ChildProcesses.copyScript(SCRIPT_RESOURCE, script());
       if (session != null) {
         SparkSession spark = Objects.requireNonNull(session.get(), "the driver's SparkSession");
         sessionToken = RSparkEntries.register(spark);
@@ -301,17 +295,7 @@ public final class RInterpreter implements Interpreter {
     int lineStart = caret == 0 ? 0 : code.lastIndexOf('\n', caret - 1) + 1;
     int lineEnd = code.indexOf('\n', caret);
     String line = code.substring(lineStart, lineEnd < 0 ? code.length() : lineEnd);
-    try {
-      return r.complete(line, line.codePointCount(0, caret - lineStart)).get(COMPLETION_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      log.debug("completion skipped: the R process did not answer in {} ms", COMPLETION_WAIT_MILLIS);
-      return List.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    } catch (ExecutionException e) {
-      return List.of();
-    }
+    return ChildProcesses.awaitCompletions(r.complete(line, line.codePointCount(0, caret - lineStart)), COMPLETION_WAIT_MILLIS, "R");
   }
 
   /**
@@ -353,12 +337,7 @@ public final class RInterpreter implements Interpreter {
       }
       RSparkEntries.unregister(sessionToken);
       if (scriptDir != null) {
-        try {
-          Files.deleteIfExists(script());
-          Files.deleteIfExists(scriptDir);
-        } catch (IOException e) {
-          log.warn("cannot delete {}", scriptDir, e);
-        }
+        ChildProcesses.deleteScript(script(), scriptDir);
       }
     }
   }

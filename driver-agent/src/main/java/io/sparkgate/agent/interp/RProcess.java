@@ -9,16 +9,11 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -53,12 +48,7 @@ final class RProcess {
   /** Room above the result cap for the rest of a result: traceback, completions and framing. */
   private static final int MESSAGE_SLACK_BYTES = 256 * 1024;
   private static final long MARKER_GRACE_MILLIS = 2_000;
-  private static final int STDERR_TAIL_LINES = 20;
-  private static final int LOG_LINE_MAX_CHARS = 4096;
-  private static final long HELLO_TIMEOUT_MILLIS = 10_000;
-  private static final long EXIT_WAIT_MILLIS = 3_000;
   private static final long SIGNAL_WAIT_MILLIS = 2_000;
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** Receives a statement's output, on a pump thread; must not block. */
   interface OutputListener {
@@ -127,7 +117,7 @@ final class RProcess {
 
   private final Process process;
   private final int maxMessageBytes;
-  private final Deque<String> stderrTail = new ArrayDeque<>(); // guarded by itself
+  private final ChildProcesses.LastLines stderrTail = new ChildProcesses.LastLines();
   private final Thread stdoutPump;
   private final Thread stderrPump;
   private final CompletableFuture<List<String>> ready = new CompletableFuture<>();
@@ -141,14 +131,14 @@ final class RProcess {
   private volatile boolean ended;
   private volatile boolean closing; // asked to exit: its stderr explains nothing
   private volatile String stopReason;
-  private volatile String deathReport;
+  private String deathReport; // guarded by this
 
   private RProcess(Process process, byte[] marker, int maxMessageBytes) {
     this.process = process;
     this.maxMessageBytes = maxMessageBytes;
-    this.stdoutPump = daemon("sparkgate-r-stdout-" + process.pid(),
+    this.stdoutPump = ChildProcesses.daemon("sparkgate-r-stdout-" + process.pid(),
         new ROutputPump(process.getInputStream(), marker, new StreamRouter(Event.Stream.STDOUT)));
-    this.stderrPump = daemon("sparkgate-r-stderr-" + process.pid(),
+    this.stderrPump = ChildProcesses.daemon("sparkgate-r-stderr-" + process.pid(),
         new ROutputPump(process.getErrorStream(), marker, new StreamRouter(Event.Stream.STDERR)));
     stdoutPump.start();
     stderrPump.start();
@@ -166,10 +156,10 @@ final class RProcess {
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     InetAddress loopback = InetAddress.getLoopbackAddress();
-    String marker = "\u0001sparkgate-end-" + token();
+    String marker = "\u0001sparkgate-end-" + ChildProcesses.token(16);
     RProcess r = null;
     try (ServerSocket server = new ServerSocket(0, 1, loopback)) {
-      String secret = token();
+      String secret = ChildProcesses.token(16);
       ProcessBuilder builder = new ProcessBuilder(launch.rCommand(), "--vanilla", script.toAbsolutePath().toString());
       builder.environment().clear();
       builder.environment().putAll(launch.environment(
@@ -219,9 +209,7 @@ final class RProcess {
    */
   Statement execute(long id, String code, Map<String, String> properties, OutputListener listener) throws DiedException {
     Statement statement = new Statement(id, listener);
-    synchronized (stderrTail) {
-      stderrTail.clear(); // a death report shows what the dying statement wrote, not older noise
-    }
+    stderrTail.clear(); // a death report shows what the dying statement wrote, not older noise
     Statement previous = current.get();
     if (previous != null && !previous.result.isDone()) {
       throw new IllegalStateException("a statement is already running in R process " + process.pid());
@@ -312,17 +300,7 @@ final class RProcess {
         log.debug("cannot ask the R process to exit", e);
       }
     }
-    try {
-      if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroy();
-        if (!process.waitFor(1, TimeUnit.SECONDS)) {
-          process.destroyForcibly();
-        }
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    ChildProcesses.stop(process, grace);
     closeSocket();
   }
 
@@ -330,49 +308,26 @@ final class RProcess {
 
   /** Accepts the process's connection: the first one that opens with the secret. */
   private void connect(ServerSocket server, String secret, long deadline) throws IOException, InterruptedException {
-    server.setSoTimeout(200);
     byte[] expected = secret.getBytes(StandardCharsets.UTF_8);
-    while (true) {
-      if (Thread.interrupted()) {
-        throw new InterruptedException();
-      }
-      if (!process.isAlive()) {
-        throw new IOException("the R process ended before it connected: " + awaitDeathReport());
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("the R process did not connect in time");
-      }
-      Socket candidate;
-      try {
-        candidate = server.accept();
-      } catch (SocketTimeoutException e) {
-        continue;
-      }
-      try {
-        candidate.setSoTimeout((int) HELLO_TIMEOUT_MILLIS);
-        candidate.setTcpNoDelay(true);
-        DataInputStream in = new DataInputStream(new BufferedInputStream(candidate.getInputStream(), 64 * 1024));
-        List<String> hello = RFrames.read(in, 4096);
-        if (hello != null && hello.size() >= 3 && hello.get(0).equals("hello")
-            && MessageDigest.isEqual(expected, hello.get(1).getBytes(StandardCharsets.UTF_8))) {
+    ChildProcesses.Connection<DataInputStream> connection = ChildProcesses.accept(server, process, deadline, "R",
+        this::awaitDeathReport, candidate -> {
+          DataInputStream in = new DataInputStream(new BufferedInputStream(candidate.getInputStream(), 64 * 1024));
+          List<String> hello = RFrames.read(in, 4096);
+          if (hello == null || hello.size() < 3 || !hello.get(0).equals("hello")
+              || !MessageDigest.isEqual(expected, hello.get(1).getBytes(StandardCharsets.UTF_8))) {
+            return null;
+          }
           if (!PROTOCOL_VERSION.equals(hello.get(2))) {
-            candidate.close();
-            throw new IOException("the R REPL speaks protocol " + hello.get(2) + ", not " + PROTOCOL_VERSION);
+            throw new ChildProcesses.ProtocolMismatchException(
+                "the R REPL speaks protocol " + hello.get(2) + ", not " + PROTOCOL_VERSION);
           }
-          candidate.setSoTimeout(0);
-          socket = candidate;
-          synchronized (sendLock) {
-            out = new BufferedOutputStream(candidate.getOutputStream(), 64 * 1024);
-          }
-          daemon("sparkgate-r-channel-" + process.pid(), () -> read(in)).start();
-          return;
-        }
-        log.warn("refused a connection to the R REPL channel from {}: wrong opening", candidate.getRemoteSocketAddress());
-      } catch (IOException | RuntimeException e) {
-        log.warn("refused a connection to the R REPL channel from {}: {}", candidate.getRemoteSocketAddress(), e.toString());
-      }
-      candidate.close();
+          return in;
+        });
+    socket = connection.socket();
+    synchronized (sendLock) {
+      out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
     }
+    ChildProcesses.daemon("sparkgate-r-channel-" + process.pid(), () -> read(connection.reader())).start();
   }
 
   private void awaitReady(long deadline, Duration timeout) throws IOException, InterruptedException {
@@ -472,59 +427,14 @@ final class RProcess {
   }
 
   /**
-   * How the process ended: waits (bounded) for it to exit and for its last stderr lines. The first
-   * caller computes it; later ones get the same text.
+   * How the process ended: waits (bounded) for it to exit and for its last stderr lines (left out
+   * when it was asked to exit). The first caller computes it; later ones get the same text.
    */
-  private String awaitDeathReport() {
-    String report = deathReport;
-    if (report != null) {
-      return report;
+  private synchronized String awaitDeathReport() {
+    if (deathReport == null) {
+      deathReport = ChildProcesses.deathReport(process, "R", stopReason, stderrPump, stderrTail, !closing);
     }
-    synchronized (this) {
-      if (deathReport != null) {
-        return deathReport;
-      }
-      boolean exited = waitForExit(EXIT_WAIT_MILLIS);
-      if (!exited) {
-        process.destroyForcibly();
-        exited = waitForExit(EXIT_WAIT_MILLIS);
-      }
-      try {
-        stderrPump.join(1_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      StringBuilder text = new StringBuilder();
-      String reason = stopReason;
-      if (reason != null) {
-        text.append(reason);
-        if (exited) {
-          text.append(" (exit code ").append(process.exitValue()).append(')');
-        }
-      } else if (exited) {
-        text.append("the R process exited with code ").append(process.exitValue());
-      } else {
-        text.append("the R process closed its channel and could not be stopped");
-      }
-      List<String> tail;
-      synchronized (stderrTail) {
-        tail = new ArrayList<>(stderrTail);
-      }
-      if (!tail.isEmpty() && !closing) {
-        text.append("; the last lines it wrote to stderr:\n").append(String.join("\n", tail));
-      }
-      deathReport = text.toString();
-      return deathReport;
-    }
-  }
-
-  private boolean waitForExit(long millis) {
-    try {
-      return process.waitFor(millis, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return !process.isAlive();
-    }
+    return deathReport;
   }
 
   private void closeSocket() {
@@ -545,8 +455,8 @@ final class RProcess {
   private final class StreamRouter implements ROutputPump.Listener {
     private final Event.Stream stream;
     private final String name;
-    private final StringBuilder logLine = new StringBuilder();
-    private final StringBuilder tailLine = new StringBuilder();
+    private final ChildProcesses.LineBuffer logLines = new ChildProcesses.LineBuffer();
+    private final ChildProcesses.LineBuffer tailLines = new ChildProcesses.LineBuffer();
 
     StreamRouter(Event.Stream stream) {
       this.stream = stream;
@@ -556,23 +466,19 @@ final class RProcess {
     @Override
     public void text(String text) {
       if (stream == Event.Stream.STDERR) {
-        keepTail(text);
+        tailLines.append(text, stderrTail::add);
       }
       Statement statement = current.get();
       if (statement != null && !statement.result.isDone() && !statement.ended(stream)) {
         statement.listener.output(stream, text);
       } else {
-        logLines(text);
+        logLines.append(text, this::logLine);
       }
     }
 
     @Override
     public void marker() {
-      flushLog();
-      if (stream == Event.Stream.STDERR && tailLine.length() > 0) {
-        addTail(tailLine.toString());
-        tailLine.setLength(0);
-      }
+      flushLines();
       Statement statement = current.get();
       if (statement != null) {
         statement.streamEnded(stream);
@@ -581,69 +487,23 @@ final class RProcess {
 
     @Override
     public void ended(IOException failure) {
-      flushLog();
-      if (stream == Event.Stream.STDERR && tailLine.length() > 0) {
-        addTail(tailLine.toString());
-        tailLine.setLength(0);
-      }
+      flushLines();
       if (failure != null) {
         log.debug("reading the R process's {} ended: {}", name, failure.toString());
       }
     }
 
-    private void logLines(String text) {
-      for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (c == '\n' || logLine.length() >= LOG_LINE_MAX_CHARS) {
-          flushLog();
-          if (c == '\n') {
-            continue;
-          }
-        }
-        logLine.append(c);
+    private void flushLines() {
+      logLines.flush(this::logLine);
+      if (stream == Event.Stream.STDERR) {
+        tailLines.flush(stderrTail::add);
       }
     }
 
-    private void flushLog() {
-      if (logLine.length() > 0) {
-        log.info("r[{}] {}: {}", process.pid(), name, logLine);
-        logLine.setLength(0);
+    private void logLine(String line) {
+      if (!line.isEmpty()) {
+        log.info("r[{}] {}: {}", process.pid(), name, line);
       }
     }
-
-    private void keepTail(String text) {
-      for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (c == '\n' || tailLine.length() >= LOG_LINE_MAX_CHARS) {
-          addTail(tailLine.toString());
-          tailLine.setLength(0);
-          if (c == '\n') {
-            continue;
-          }
-        }
-        tailLine.append(c);
-      }
-    }
-
-    private void addTail(String line) {
-      synchronized (stderrTail) {
-        if (stderrTail.size() == STDERR_TAIL_LINES) {
-          stderrTail.removeFirst();
-        }
-        stderrTail.addLast(line);
-      }
-    }
-  }
-
-  private static String token() {
-    byte[] bytes = new byte[16];
-    RANDOM.nextBytes(bytes);
-    return HexFormat.of().formatHex(bytes);
-  }
-
-  private static Thread daemon(String name, Runnable body) {
-    Thread thread = new Thread(body, name);
-    thread.setDaemon(true);
-    return thread;
   }
 }
