@@ -8,40 +8,26 @@ import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * A driver whose gateway goes away exits by itself after {@code sparkgate.agent.idle-exit}, instead
  * of holding a cluster's resources forever. The agent server is closed under a running session (as a
  * crashed gateway would vanish); the REST API stays up to watch what happens.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AgentLifecycleEndToEndTest {
-  private RealSparkGateway gw;
+class AgentLifecycleEndToEndTest extends EndToEndTestBase {
 
-  @BeforeAll
-  void start() throws Exception {
+  @Override
+  Map<String, String> settings() {
     // The agent gives up after 3 s without the gateway; the gateway would wait 5 minutes for it.
-    gw = new RealSparkGateway(Map.of("sparkgate.agent.idle-exit", "3s", "sparkgate.agent.reconnect-grace", "300s"));
-  }
-
-  @AfterAll
-  void stop() {
-    if (gw != null) {
-      gw.close();
-    }
+    return Map.of("sparkgate.agent.idle-exit", "3s", "sparkgate.agent.reconnect-grace", "300s");
   }
 
   @Test
   void aDriverWithoutItsGatewayExitsAfterTheIdleExitTime() {
-    RealSparkGateway.Answer created = gw.post("/sessions",
-        "{\"kind\": \"sql\", \"name\": \"e2e-orphan\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
-    assertEquals(201, created.status(), created.response().body());
-    int session = created.json().getInteger("id");
-    gw.awaitSessionState(session, "idle", Duration.ofSeconds(240));
+    int session = createSession("{\"kind\": \"sql\", \"name\": \"e2e-orphan\", \"conf\": {\"spark.ui.enabled\": \"false\"}}")
+        .getInteger("id");
+    gw.awaitSessionState(session, "idle", START);
     assertTrue(driverProcess(session).isPresent());
 
     GatewayTestBase.await(gw.agentServer.close());

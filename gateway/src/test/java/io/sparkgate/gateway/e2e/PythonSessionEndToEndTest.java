@@ -6,64 +6,41 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * A pyspark session end to end through a real driver: the agent's Python process attached to the
  * driver over py4j, Livy's output shapes and magics, big outputs under the gateway's cap, and a
  * Python process that dies. One driver for the class.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class PythonSessionEndToEndTest {
-  private static final Duration START = Duration.ofSeconds(240);
-  private static final Duration RUN = Duration.ofSeconds(120);
+class PythonSessionEndToEndTest extends EndToEndTestBase {
   /** The output cap this gateway runs with. */
   private static final int CAP = 256 * 1024;
 
-  private RealSparkGateway gw;
   private int session;
 
+  @Override
+  Map<String, String> settings() {
+    return Map.of("sparkgate.statement.max-output-bytes", Integer.toString(CAP));
+  }
+
   @BeforeAll
-  void startSession() throws Exception {
-    gw = new RealSparkGateway(Map.of("sparkgate.statement.max-output-bytes", Integer.toString(CAP)));
-    RealSparkGateway.Answer created = gw.post("/sessions",
-        "{\"kind\": \"pyspark\", \"name\": \"e2e-python\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
-    assertEquals(201, created.status(), created.response().body());
-    session = created.json().getInteger("id");
+  void startSession() {
+    session = createSession("{\"kind\": \"pyspark\", \"name\": \"e2e-python\", \"conf\": {\"spark.ui.enabled\": \"false\"}}")
+        .getInteger("id");
     gw.awaitSessionState(session, "idle", START);
   }
 
-  @AfterAll
-  void stop() {
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
-  @AfterEach
-  void eventLoopsNeverBlocked() {
-    gw.assertNoBlockedEventLoop();
-  }
-
   private JsonObject run(String code) {
-    int id = gw.submit(session, code);
-    JsonObject st = gw.awaitStatement(session, id, RUN);
-    assertEquals("available", st.getString("state"), st.encode());
-    return st.getJsonObject("output");
+    return output(session, null, code);
   }
 
   private JsonObject data(String code) {
-    JsonObject output = run(code);
-    assertEquals("ok", output.getString("status"), output.encode());
-    return output.getJsonObject("data");
+    return data(session, null, code);
   }
 
   @Test

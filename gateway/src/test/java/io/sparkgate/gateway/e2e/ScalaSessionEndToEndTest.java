@@ -9,15 +9,11 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -26,36 +22,16 @@ import org.junit.jupiter.api.TestMethodOrder;
  * run in the Scala REPL inside the driver. One driver serves every test of the class; the last one
  * deletes it.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ScalaSessionEndToEndTest {
-  private static final Duration START = Duration.ofSeconds(240);
-  private static final Duration RUN = Duration.ofSeconds(120);
-
-  private RealSparkGateway gw;
+class ScalaSessionEndToEndTest extends EndToEndTestBase {
   private int session;
 
   @BeforeAll
-  void startSession() throws Exception {
-    gw = new RealSparkGateway(Map.of());
-    RealSparkGateway.Answer created = gw.post("/sessions",
+  void startSession() {
+    JsonObject created = createSession(
         "{\"kind\": \"spark\", \"name\": \"e2e-scala\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
-    assertEquals(201, created.status(), created.response().body());
-    session = created.json().getInteger("id");
-    assertEquals(Optional.of("/sessions/" + session), created.response().headers().firstValue("Location"));
-    assertEquals("starting", created.json().getString("state"));
-  }
-
-  @AfterAll
-  void stop() {
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
-  @AfterEach
-  void eventLoopsNeverBlocked() {
-    gw.assertNoBlockedEventLoop();
+    session = created.getInteger("id");
+    assertEquals("starting", created.getString("state"));
   }
 
   @Test

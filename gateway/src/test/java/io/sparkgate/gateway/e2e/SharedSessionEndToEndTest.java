@@ -5,15 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -21,51 +17,29 @@ import org.junit.jupiter.api.TestMethodOrder;
  * kind, and Scala, SQL and Python share one SparkSession, so a view made in one is read by the
  * others. Also SQL's output shapes, an error in each language and Scala completion.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class SharedSessionEndToEndTest {
-  private static final Duration START = Duration.ofSeconds(240);
-  private static final Duration RUN = Duration.ofSeconds(120);
-
-  private RealSparkGateway gw;
+class SharedSessionEndToEndTest extends EndToEndTestBase {
   private int session;
 
+  @Override
+  Map<String, String> settings() {
+    return Map.of("sparkgate.sql.max-rows", "3");
+  }
+
   @BeforeAll
-  void startSession() throws Exception {
-    gw = new RealSparkGateway(Map.of("sparkgate.sql.max-rows", "3"));
-    RealSparkGateway.Answer created = gw.post("/sessions",
-        "{\"name\": \"e2e-shared\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
-    assertEquals(201, created.status(), created.response().body());
-    session = created.json().getInteger("id");
-    assertEquals("shared", created.json().getString("kind"), "Livy names a session without kind shared");
+  void startSession() {
+    JsonObject created = createSession("{\"name\": \"e2e-shared\", \"conf\": {\"spark.ui.enabled\": \"false\"}}");
+    session = created.getInteger("id");
+    assertEquals("shared", created.getString("kind"), "Livy names a session without kind shared");
     gw.awaitSessionState(session, "idle", START);
   }
 
-  @AfterAll
-  void stop() {
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
-  @AfterEach
-  void eventLoopsNeverBlocked() {
-    gw.assertNoBlockedEventLoop();
-  }
-
   private JsonObject run(String kind, String code) {
-    RealSparkGateway.Answer a = gw.post("/sessions/" + session + "/statements",
-        new JsonObject().put("kind", kind).put("code", code).encode());
-    assertEquals(201, a.status(), a.response().body());
-    JsonObject st = gw.awaitStatement(session, a.json().getInteger("id"), RUN);
-    assertEquals("available", st.getString("state"), st.encode());
-    return st.getJsonObject("output");
+    return output(session, kind, code);
   }
 
   private JsonObject ok(String kind, String code) {
-    JsonObject output = run(kind, code);
-    assertEquals("ok", output.getString("status"), output.encode());
-    return output.getJsonObject("data");
+    return data(session, kind, code);
   }
 
   @Test
