@@ -23,6 +23,20 @@ public final class PythonEntryPoint {
     return javaSparkContext;
   }
 
+  /**
+   * Sets Spark local properties (a statement's job group, description, tags, pool) on the calling
+   * thread, the JVM thread that serves the Python process, in one call: {@code json} is an object
+   * from property name to value, where null clears the property.
+   */
+  public void applyLocalProperties(String json) throws java.io.IOException {
+    org.apache.spark.SparkContext sc = sparkSession.sparkContext();
+    var fields = Json.MAPPER.readTree(json).fields();
+    while (fields.hasNext()) {
+      var e = fields.next();
+      sc.setLocalProperty(e.getKey(), e.getValue().isNull() ? null : e.getValue().asText());
+    }
+  }
+
   /** The driver's SparkSession, as pyspark's {@code SparkSession(sc, jsparkSession=...)} takes it. */
   public SparkSession sparkSession() {
     return sparkSession;

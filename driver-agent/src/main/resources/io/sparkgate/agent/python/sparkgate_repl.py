@@ -409,8 +409,8 @@ def apply_local_properties(spark_context, properties):
     """Gives this thread's JVM side the statement's job group, so that its jobs are counted and
     cancelled with the statement. Set every time: the JVM thread changes after an interrupt."""
     try:
-        for key, value in properties.items():
-            spark_context.setLocalProperty(key, value)
+        # One call into the driver for all of them: each py4j call is a round trip to the JVM.
+        spark_context._gateway.entry_point.applyLocalProperties(json.dumps(properties))
     except Exception:
         LOG.warning("cannot set the statement's Spark job group", exc_info=True)
 
