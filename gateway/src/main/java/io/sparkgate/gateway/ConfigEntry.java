@@ -1,6 +1,7 @@
 package io.sparkgate.gateway;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Function;
@@ -24,13 +25,36 @@ public final class ConfigEntry<T> {
   private final String type;
   private final String doc;
   private final Function<String, T> parser;
+  private final List<String> aliases;
 
   private ConfigEntry(String key, String defaultValue, String type, String doc, Function<String, T> parser) {
+    this(key, defaultValue, type, doc, parser, List.of());
+  }
+
+  private ConfigEntry(String key, String defaultValue, String type, String doc, Function<String, T> parser,
+      List<String> aliases) {
     this.key = Objects.requireNonNull(key, "key");
     this.defaultValue = Objects.requireNonNull(defaultValue, "defaultValue");
     this.type = Objects.requireNonNull(type, "type");
     this.doc = Objects.requireNonNull(doc, "doc");
     this.parser = Objects.requireNonNull(parser, "parser");
+    this.aliases = List.copyOf(aliases);
+  }
+
+  /**
+   * This entry, also accepted in the config file under {@code otherKeys} (Livy's names, so that an
+   * operator's {@code livy.conf} settings carry over). A value given under an alias is parsed as
+   * this entry's; giving the key and an alias both is an error.
+   */
+  ConfigEntry<T> alias(String... otherKeys) {
+    List<String> all = new java.util.ArrayList<>(aliases);
+    all.addAll(List.of(otherKeys));
+    return new ConfigEntry<>(key, defaultValue, type, doc, parser, all);
+  }
+
+  /** Other names the config file accepts for this key (Livy's), possibly none. */
+  public List<String> aliases() {
+    return aliases;
   }
 
   /** The key as written in {@code sparkgate.conf}, e.g. {@code sparkgate.server.port}. */

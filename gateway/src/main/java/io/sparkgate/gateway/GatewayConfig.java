@@ -48,11 +48,11 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<String> SERVER_HOST = register(ConfigEntry.nonEmptyString(
       "sparkgate.server.host", "0.0.0.0",
-      "Address the REST API listens on (Livy: livy.server.host)."));
+      "Address the REST API listens on (Livy: livy.server.host).").alias("livy.server.host"));
 
   public static final ConfigEntry<Integer> SERVER_PORT = register(ConfigEntry.intRange(
       "sparkgate.server.port", "8998", 0, 65535,
-      "Port of the REST API (Livy: livy.server.port); 0 picks a free port."));
+      "Port of the REST API (Livy: livy.server.port); 0 picks a free port.").alias("livy.server.port"));
 
   public static final ConfigEntry<Integer> SERVER_EVENT_LOOPS = register(ConfigEntry.intRange(
       "sparkgate.server.event-loops", "0", 0, 1024,
@@ -102,11 +102,11 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<String> SPARK_MASTER = register(ConfigEntry.nonEmptyString(
       "sparkgate.spark.master", "local[*]",
-      "Spark master of every session (Livy: livy.spark.master)."));
+      "Spark master of every session (Livy: livy.spark.master).").alias("livy.spark.master"));
 
   public static final ConfigEntry<String> SPARK_DEPLOY_MODE = register(ConfigEntry.oneOf(
       "sparkgate.spark.deploy-mode", "client",
-      "Spark deploy mode of every session (Livy: livy.spark.deploy-mode).", "client", "cluster"));
+      "Spark deploy mode of every session (Livy: livy.spark.deploy-mode).", "client", "cluster").alias("livy.spark.deploy-mode"));
 
   // --- Sessions -------------------------------------------------------------------------------
 
@@ -123,12 +123,12 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> SESSION_IDLE_TIMEOUT = register(ConfigEntry.duration(
       "sparkgate.session.idle-timeout", "1h", 0,
       "A session that ran no statement and got none for this long is stopped and removed (Livy:"
-          + " livy.server.session.timeout); a busy session never times out. 0 disables it."));
+          + " livy.server.session.timeout); a busy session never times out. 0 disables it.").alias("livy.server.session.timeout"));
 
   public static final ConfigEntry<Duration> SESSION_STATE_RETAIN = register(ConfigEntry.duration(
       "sparkgate.session.state-retain", "600s", 0,
       "How long a session that ended (dead, error, killed) stays listed before it is removed"
-          + " (Livy: livy.server.session.state-retain.sec)."));
+          + " (Livy: livy.server.session.state-retain.sec).").alias("livy.server.session.state-retain.sec"));
 
   public static final ConfigEntry<Duration> SESSION_STOP_GRACE = register(ConfigEntry.duration(
       "sparkgate.session.stop-grace", "10s", 0,
@@ -184,6 +184,11 @@ public final class GatewayConfig {
       if (byKey.put(e.key(), e) != null) {
         throw new ExceptionInInitializerError("duplicate config key " + e.key());
       }
+      for (String alias : e.aliases()) {
+        if (byKey.put(alias, e) != null) {
+          throw new ExceptionInInitializerError("duplicate config key " + alias);
+        }
+      }
     }
     BY_KEY = Collections.unmodifiableMap(byKey);
   }
@@ -192,13 +197,15 @@ public final class GatewayConfig {
   private final Map<ConfigEntry<?>, String> sources;
   private final Path sparkHome;
   private final Path agentJar;
+  private final List<String> warnings;
 
   private GatewayConfig(Map<ConfigEntry<?>, Object> values, Map<ConfigEntry<?>, String> sources,
-      Path sparkHome, Path agentJar) {
+      Path sparkHome, Path agentJar, List<String> warnings) {
     this.values = values;
     this.sources = sources;
     this.sparkHome = sparkHome;
     this.agentJar = agentJar;
+    this.warnings = List.copyOf(warnings);
   }
 
   private static <T> ConfigEntry<T> register(ConfigEntry<T> entry) {
@@ -236,13 +243,15 @@ public final class GatewayConfig {
     String dir = confDir != null && !confDir.isBlank() ? confDir : env.get(CONF_DIR_ENV);
     Map<String, String> fileSettings = new LinkedHashMap<>();
     List<String> problems = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
     String origin = "defaults";
     if (dir != null && !dir.isBlank()) {
       Path file = Path.of(dir).resolve(FILE_NAME);
       origin = file.toString();
       if (Files.isRegularFile(file)) {
         try {
-          readFile(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), fileSettings, problems);
+          readFile(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), fileSettings, problems,
+              warnings);
         } catch (IOException e) {
           problems.add("cannot read " + file + ": " + e.getMessage());
         }
@@ -250,7 +259,7 @@ public final class GatewayConfig {
         problems.add("config directory " + dir + " does not exist");
       }
     }
-    return build(fileSettings, env, origin, problems);
+    return build(fileSettings, env, origin, problems, warnings);
   }
 
   /**
@@ -261,15 +270,29 @@ public final class GatewayConfig {
    */
   public static GatewayConfig of(Map<String, String> settings, Map<String, String> env) {
     List<String> problems = new ArrayList<>();
-    for (String key : settings.keySet()) {
-      if (!BY_KEY.containsKey(key)) {
-        problems.add("unknown key " + key);
+    Map<String, String> canonical = new LinkedHashMap<>();
+    Map<String, String> givenAs = new HashMap<>();
+    for (Map.Entry<String, String> s : settings.entrySet()) {
+      ConfigEntry<?> e = BY_KEY.get(s.getKey());
+      if (e == null) {
+        problems.add("unknown key " + s.getKey());
+      } else if (canonical.put(e.key(), s.getValue()) != null) {
+        problems.add(e.key() + " is set twice (as " + givenAs.get(e.key()) + " and " + s.getKey() + ")");
+      } else {
+        givenAs.put(e.key(), s.getKey());
       }
     }
-    return build(settings, env, "settings", problems);
+    return build(canonical, env, "settings", problems, new ArrayList<>());
   }
 
-  static void readFile(List<String> lines, String name, Map<String, String> out, List<String> problems) {
+  /**
+   * Reads {@code key = value} lines into {@code out} under each entry's own key. A key of Livy's
+   * ({@code livy.*}) that Sparkgate does not implement is a warning, not an error, so that an
+   * operator's {@code livy.conf} lines can be kept; any other unknown key is a problem.
+   */
+  static void readFile(List<String> lines, String name, Map<String, String> out, List<String> problems,
+      List<String> warnings) {
+    Map<String, String> givenAs = new HashMap<>();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i).strip();
       if (line.isEmpty() || line.startsWith("#")) {
@@ -283,16 +306,25 @@ public final class GatewayConfig {
       }
       String key = line.substring(0, eq).strip();
       String value = line.substring(eq + 1).strip();
-      if (!BY_KEY.containsKey(key)) {
-        problems.add(where + ": unknown key " + key);
-      } else if (out.put(key, value) != null) {
-        problems.add(where + ": " + key + " is set twice");
+      ConfigEntry<?> entry = BY_KEY.get(key);
+      if (entry == null) {
+        if (key.startsWith("livy.")) {
+          warnings.add(where + ": " + key + " is a Livy setting that Sparkgate does not implement; ignored");
+        } else {
+          problems.add(where + ": unknown key " + key);
+        }
+      } else if (out.put(entry.key(), value) != null) {
+        String first = givenAs.get(entry.key());
+        problems.add(where + ": " + entry.key() + " is set twice"
+            + (first.equals(key) ? "" : " (as " + first + " and " + key + ")"));
+      } else {
+        givenAs.put(entry.key(), key);
       }
     }
   }
 
   private static GatewayConfig build(Map<String, String> settings, Map<String, String> env, String origin,
-      List<String> problems) {
+      List<String> problems, List<String> warnings) {
     Map<ConfigEntry<?>, Object> values = new HashMap<>();
     Map<ConfigEntry<?>, String> sources = new HashMap<>();
     for (ConfigEntry<?> e : REGISTRY) {
@@ -360,7 +392,12 @@ public final class GatewayConfig {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewayConfig(values, sources, sparkHome, agentJar);
+    return new GatewayConfig(values, sources, sparkHome, agentJar, warnings);
+  }
+
+  /** What the gateway should warn about at start (Livy keys it ignores); never fatal. */
+  public List<String> warnings() {
+    return warnings;
   }
 
   /** The value of {@code entry}. */

@@ -33,6 +33,9 @@ public final class GatewayMain {
       System.exit(2);
       return;
     }
+    for (String warning : config.warnings()) {
+      LOG.warn("Config: {}", warning);
+    }
 
     Vertx vertx = Vertx.vertx(new VertxOptions()
         .setEventLoopPoolSize(config.eventLoops())

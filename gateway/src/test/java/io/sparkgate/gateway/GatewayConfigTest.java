@@ -152,6 +152,29 @@ class GatewayConfigTest {
   }
 
   @Test
+  void livyKeysAreAliasesAndUnimplementedOnesOnlyWarn(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
+    Files.writeString(dir.resolve("sparkgate.conf"), String.join("\n",
+        "livy.server.port = 9001",
+        "livy.spark.master = local[3]",
+        "livy.server.session.timeout = 2h",
+        "livy.repl.enable-hive-context = true"));
+    Map<String, String> env = Map.of("SPARK_HOME", SPARK.home.toString(),
+        "SPARKGATE_AGENT_JAR", SPARK.agentJar.toString());
+    GatewayConfig c = GatewayConfig.load(dir.toString(), env);
+    assertEquals(9001, c.serverPort());
+    assertEquals("local[3]", c.get(GatewayConfig.SPARK_MASTER));
+    assertEquals(Duration.ofHours(2), c.get(GatewayConfig.SESSION_IDLE_TIMEOUT));
+    assertEquals(1, c.warnings().size(), c.warnings().toString());
+    assertTrue(c.warnings().get(0).contains("livy.repl.enable-hive-context"), c.warnings().toString());
+
+    Files.writeString(dir.resolve("sparkgate.conf"), "sparkgate.server.port = 1\nlivy.server.port = 2\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(dir.toString(), env));
+    assertTrue(e.getMessage().contains("sparkgate.server.port is set twice (as sparkgate.server.port and"
+        + " livy.server.port)"), e.getMessage());
+  }
+
+  @Test
   void missingSparkSubmitAndAgentJarAreReported(@org.junit.jupiter.api.io.TempDir Path dir) {
     Map<String, String> s = new LinkedHashMap<>();
     s.put("sparkgate.spark.home", dir.toString());
