@@ -4,7 +4,12 @@ import io.sparkgate.gateway.api.ApiVerticle;
 import io.sparkgate.gateway.api.RestApi;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
 import io.sparkgate.gateway.session.AgentRegistry;
+import io.sparkgate.gateway.session.SessionJournal;
 import io.sparkgate.gateway.session.SessionManager;
+import io.sparkgate.gateway.session.SessionRecords;
+import io.sparkgate.gateway.store.RecordWriter;
+import io.sparkgate.gateway.store.StateStore;
+import io.sparkgate.gateway.store.StateStores;
 import io.sparkgate.gateway.session.SessionSettings;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -21,13 +26,17 @@ import java.util.Objects;
  */
 public final class Gateway {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Gateway.class);
+
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final RecordWriter writer;
   private final List<String> deployments;
   private final int port;
 
-  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port) {
+  private Gateway(Vertx vertx, SessionManager sessions, RecordWriter writer, List<String> deployments, int port) {
     this.vertx = vertx;
+    this.writer = writer;
     this.sessions = sessions;
     this.deployments = deployments;
     this.port = port;
@@ -50,11 +59,32 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
+    Future<StateStore> store = !StateStores.enabled(config) ? Future.succeededFuture(null)
+        : vertx.executeBlocking(() -> StateStores.open(config), false);
+    return start(vertx, config, agents, agentPort, sessionsContext, store);
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)} with the state store opened
+   * already (null: recovery off). The sessions it holds are recovered before the API opens; the
+   * gateway closes the store when it stops.
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, StateStore store) {
+    return start(vertx, config, agents, agentPort, sessionsContext, Future.succeededFuture(store));
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, Future<StateStore> opening) {
     Objects.requireNonNull(config, "config");
+    // What loads classes (the REST routes, the record codec) runs here, on the caller's thread: a cold
+    // JVM's class loading is not a blocking call an event loop should pay for.
+    SessionRecords.warmUp();
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
         config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
+    SessionJournal journal = new SessionJournal(null);
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents);
+        launcher, agents, journal);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
@@ -66,16 +96,36 @@ public final class Gateway {
     // would give each instance a port of its own; a negative port makes them share one random port.
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
-    return vertx.deployVerticle(() -> {
+    RecordWriter[] writer = new RecordWriter[1];
+    Future<Void> recovered = opening.compose(store -> {
+      if (store == null) {
+        return Future.succeededFuture();
+      }
+      writer[0] = new RecordWriter(store, 2);
+      journal.attach(writer[0]);
+      LOG.info("State store: {}", store.describe());
+      return vertx.executeBlocking(() -> SessionRecords.load(store), false).compose(loaded -> {
+        for (String problem : loaded.problems()) {
+          LOG.warn("State store: a record could not be read and is ignored: {}", problem);
+        }
+        return sessions.recover(loaded);
+      });
+    });
+    return recovered.compose(r -> vertx.deployVerticle(() -> {
           ApiVerticle v = new ApiVerticle(api, host, listenPort);
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, List.of(id), port);
-        })
-        .recover(t -> sessions.shutdown().transform(ar -> Future.failedFuture(t)));
+          return new Gateway(vertx, sessions, writer[0], List.of(id), port);
+        }))
+        .recover(t -> sessions.shutdown().transform(ar -> {
+          if (writer[0] != null) {
+            writer[0].close(1_000);
+          }
+          return Future.failedFuture(t);
+        }));
   }
 
   /** The port the REST API listens on. */
@@ -99,6 +149,10 @@ public final class Gateway {
         undeploys.add(vertx.undeploy(id));
       }
       return Future.join(undeploys);
-    });
+    }).eventually(() -> writer == null ? Future.succeededFuture()
+        : vertx.executeBlocking(() -> {
+          writer.close(10_000);
+          return null;
+        }, false));
   }
 }

@@ -72,7 +72,9 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<Integer> AGENT_SERVER_PORT = register(ConfigEntry.intRange(
       "sparkgate.agent.server.port", "0", 0, 65535,
-      "Port of the agent server; 0 picks a free port at start-up."));
+      "Port of the agent server. 0: with recovery on, the port the previous run bound (kept in the"
+          + " state store, so drivers that outlived a crash find the gateway again), else a free one;"
+          + " set a fixed port when another program could take it in between."));
 
   public static final ConfigEntry<Duration> AGENT_HEARTBEAT_INTERVAL = register(ConfigEntry.duration(
       "sparkgate.agent.heartbeat-interval", "10s", 100,
@@ -175,6 +177,33 @@ public final class GatewayConfig {
       "sparkgate.completion.timeout", "10s", 100,
       "How long POST /sessions/{id}/completion waits for the agent's candidates before it answers"
           + " 504."));
+
+  // --- Recovery (the state store) ------------------------------------------------------------
+
+  public static final ConfigEntry<String> RECOVERY_MODE = register(ConfigEntry.oneOf(
+      "sparkgate.recovery.mode", "recovery",
+      "recovery: sessions, statements and id counters are stored, and a restarted gateway (after a"
+          + " crash or kill -9 too) recovers them and their drivers dial back; off: nothing is stored, a"
+          + " restart forgets every session (Livy's default). A clean stop ends the sessions either way"
+          + " (Livy: livy.server.recovery.mode).", "recovery", "off").alias("livy.server.recovery.mode"));
+
+  public static final ConfigEntry<String> RECOVERY_STATE_STORE = register(ConfigEntry.oneOf(
+      "sparkgate.recovery.state-store", "filesystem",
+      "Where recovery keeps its records: filesystem (a local directory) or zookeeper (for gateways"
+          + " that share state) (Livy: livy.server.recovery.state-store).", "filesystem", "zookeeper")
+      .alias("livy.server.recovery.state-store"));
+
+  public static final ConfigEntry<String> RECOVERY_STATE_STORE_URL = register(ConfigEntry.string(
+      "sparkgate.recovery.state-store.url", "",
+      "For filesystem: the directory (a path or a file:// URL; relative to $SPARKGATE_HOME, else the"
+          + " working directory); empty means run/state. For zookeeper: the connect string"
+          + " (host:port[,host:port]), required. Records hold per-session secrets: the directory is"
+          + " created 0700, files 0600 (Livy: livy.server.recovery.state-store.url).")
+      .alias("livy.server.recovery.state-store.url"));
+
+  public static final ConfigEntry<String> RECOVERY_ZOOKEEPER_PATH = register(ConfigEntry.nonEmptyString(
+      "sparkgate.recovery.zookeeper.path", "/sparkgate",
+      "The znode under which the zookeeper state store keeps its records."));
 
   private static final Map<String, ConfigEntry<?>> BY_KEY;
 
@@ -387,6 +416,12 @@ public final class GatewayConfig {
     if (maxCode instanceof Integer code && maxBody instanceof Long body && body < code) {
       problems.add(SERVER_MAX_REQUEST_BODY.key() + " (" + body + " bytes) is smaller than "
           + STATEMENT_MAX_CODE_LENGTH.key() + " (" + code + " characters)");
+    }
+
+    if ("recovery".equals(values.get(RECOVERY_MODE)) && "zookeeper".equals(values.get(RECOVERY_STATE_STORE))
+        && "".equals(values.get(RECOVERY_STATE_STORE_URL))) {
+      problems.add(RECOVERY_STATE_STORE_URL.key() + " must name the ZooKeeper ensemble (host:port) when "
+          + RECOVERY_STATE_STORE.key() + " is zookeeper");
     }
 
     if (!problems.isEmpty()) {

@@ -1,6 +1,10 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.agent.AgentServer;
+import io.sparkgate.gateway.store.StateStore;
+import io.sparkgate.gateway.store.StateStores;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import io.vertx.core.Context;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.Vertx;
@@ -21,6 +25,9 @@ import org.slf4j.LoggerFactory;
 public final class GatewayMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(GatewayMain.class);
+
+  /** Where the agent server's port is kept for the next run. */
+  static final String AGENT_PORT_KEY = "gateway/agent-port";
 
   private GatewayMain() {}
 
@@ -48,21 +55,24 @@ public final class GatewayMain {
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMANDS,
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMAND_BYTES));
     Gateway gateway;
+    StateStore store = null;
     try {
+      store = StateStores.open(config);
       // Sessions and the agent connections share one event loop: no thread hand-off between an
       // agent's socket and its session (see AgentServer).
       Context sessionsContext = vertx.getOrCreateContext();
-      int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort(),
-              ((ContextInternal) sessionsContext).nettyEventLoop())
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext)
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      int agentPort = bindAgentServer(agentServer, config, store, ((ContextInternal) sessionsContext).nettyEventLoop());
+      gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, store)
+          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
           io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),
           config.agentServerHost(), agentPort, config.sparkHome(), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
           config.get(GatewayConfig.SPARK_MASTER));
     } catch (Exception e) {
       LOG.error("Sparkgate failed to start", e);
+      if (store != null) {
+        store.close();
+      }
       agentServer.close();
       vertx.close();
       System.exit(1);
@@ -72,6 +82,39 @@ public final class GatewayMain {
     Duration grace = config.get(GatewayConfig.SESSION_STOP_GRACE);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, gateway, agentServer, grace),
         "sparkgate-shutdown"));
+  }
+
+  /**
+   * Binds the agent server. With port 0 and recovery on, the port of the previous run comes first:
+   * drivers that outlived a crash keep dialling it. The port bound is stored for the next run.
+   */
+  static int bindAgentServer(AgentServer server, GatewayConfig config, StateStore store,
+      io.netty.channel.EventLoopGroup loop) throws Exception {
+    int port = config.agentServerPort();
+    if (port == 0 && store != null) {
+      byte[] previous = store.get(AGENT_PORT_KEY);
+      if (previous != null) {
+        int was = new JsonObject(new String(previous, StandardCharsets.UTF_8)).getInteger("port", 0);
+        if (was > 0) {
+          try {
+            int bound = server.start(config.agentServerHost(), was, loop)
+                .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            LOG.info("Agent server on port {}, as before the restart", bound);
+            return bound;
+          } catch (java.util.concurrent.ExecutionException e) {
+            LOG.warn("Agent port {} of the previous run is taken ({}); drivers that outlived it cannot dial back",
+                was, e.getCause().toString());
+            server.resetAfterFailedStart();
+          }
+        }
+      }
+    }
+    int bound = server.start(config.agentServerHost(), port, loop)
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    if (store != null) {
+      store.put(AGENT_PORT_KEY, new JsonObject().put("version", 1).put("port", bound).toBuffer().getBytes());
+    }
+    return bound;
   }
 
   /** Stops sessions (drivers get two stop graces to exit), then the agent server and Vert.x. */

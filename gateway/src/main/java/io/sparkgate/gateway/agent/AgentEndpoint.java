@@ -1,5 +1,6 @@
 package io.sparkgate.gateway.agent;
 
+import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.proto.Command;
 
 /**
@@ -19,4 +20,24 @@ public interface AgentEndpoint {
 
   /** Whether an authenticated agent connection is up right now. */
   boolean connected();
+
+  /** The sequence number of the last command queued (0 before the first). */
+  default long lastCommandSeq() {
+    return 0;
+  }
+
+  /**
+   * The sequence number of the event being delivered: valid inside
+   * {@link AgentSessionHandler#agentEvent}, on the session's context.
+   */
+  default long appliedEventSeq() {
+    return 0;
+  }
+
+  /**
+   * Acknowledges to the agent every event up to {@code seq}, for links registered with
+   * {@link AgentRegistry.LinkOptions#holderAcks()}: the holder calls it once those events are
+   * durable, so an agent never drops an event a restarted gateway would miss. Any thread.
+   */
+  default void acknowledge(long seq) {}
 }

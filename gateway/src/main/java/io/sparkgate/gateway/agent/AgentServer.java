@@ -105,6 +105,8 @@ public final class AgentServer implements AgentRegistry {
     new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
+        // A restarted gateway binds the port of its predecessor while old connections linger.
+        .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -130,6 +132,16 @@ public final class AgentServer implements AgentRegistry {
     return bound.future();
   }
 
+  /** After a start whose bind failed: forgets the group so that {@link #start} can try another port. */
+  public synchronized void resetAfterFailedStart() {
+    if (serverChannel == null && group != null) {
+      if (ownsGroup) {
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      group = null;
+    }
+  }
+
   /**
    * Accepts an agent for {@code sessionId} from now on.
    *
@@ -138,8 +150,17 @@ public final class AgentServer implements AgentRegistry {
    */
   @Override
   public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler) {
-    Link link = new Link(sessionId, secret.clone(), context, handler,
-        new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes()));
+    return register(sessionId, secret, context, handler, LinkOptions.NEW);
+  }
+
+  /**
+   * Accepts an agent for {@code sessionId} from now on, resuming the streams of a session read back
+   * from the state store when {@code options} say so.
+   */
+  @Override
+  public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler,
+      LinkOptions options) {
+    Link link = new Link(sessionId, secret.clone(), context, handler, options);
     if (links.putIfAbsent(sessionId, link) != null) {
       throw new IllegalStateException("session " + sessionId + " is already registered");
     }
@@ -151,7 +172,7 @@ public final class AgentServer implements AgentRegistry {
   public void unregister(int sessionId) {
     Link link = links.remove(sessionId);
     if (link != null) {
-      link.commands.close("session " + sessionId + " ended");
+      link.close("session " + sessionId + " ended");
       Channel ch = link.channel;
       if (ch != null) {
         ch.close();
@@ -185,31 +206,93 @@ public final class AgentServer implements AgentRegistry {
 
   private long admit(int sessionId, long agentLastCommandSeq) {
     Link link = links.get(sessionId);
-    return link == null ? ServerHandshake.Admission.CLOSED : link.events.lastSeq();
+    if (link == null) {
+      return ServerHandshake.Admission.CLOSED;
+    }
+    if (link.resume(agentLastCommandSeq)) {
+      log.info("Session {}: agent dialled back after a gateway restart (it holds commands up to {}, events"
+          + " stored up to {})", sessionId, agentLastCommandSeq, link.durableSeq.get());
+      link.context.runOnContext(v -> link.handler.agentResumed(agentLastCommandSeq));
+    }
+    // With holder acks, only what is durable counts as received: the agent replays the rest, and
+    // the tracker skips what this gateway applied already.
+    return link.holderAcks ? link.durableSeq.get() : link.events.lastSeq();
   }
 
   /** One session's link: outlives connections. */
-  private static final class Link implements AgentEndpoint {
+  private final class Link implements AgentEndpoint {
     final int sessionId;
     final byte[] secret;
     final Context context;
     final AgentSessionHandler handler;
-    final Outbox commands;
-    final SequenceTracker events = new SequenceTracker();
+    final SequenceTracker events;
+    final boolean holderAcks;
+    /** The highest event seq the holder made durable (and acknowledged, when connected). */
+    final java.util.concurrent.atomic.AtomicLong durableSeq;
+    /** Null while a resumed link waits for its agent: the command stream continues after the agent's last. */
+    private volatile Outbox commands;
+    private java.util.List<Sequenced> lostCommands;
+    private String closedReason;
     volatile Channel channel;
+    /** The seq of the event being delivered on the session's context. */
+    volatile long appliedSeq;
 
-    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, Outbox commands) {
+    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, LinkOptions options) {
       this.sessionId = sessionId;
       this.secret = secret;
       this.context = context;
       this.handler = handler;
-      this.commands = commands;
+      this.events = new SequenceTracker(options.lastEventSeq());
+      this.holderAcks = options.holderAcks();
+      this.durableSeq = new java.util.concurrent.atomic.AtomicLong(options.lastEventSeq());
+      this.appliedSeq = options.lastEventSeq();
+      if (options.resumed()) {
+        lostCommands = options.lostCommands();
+      } else {
+        commands = new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes());
+      }
+    }
+
+    /**
+     * For a resumed link, the first admission: the command stream continues after the agent's last
+     * command, and the stored commands it lacks are queued again in order.
+     *
+     * @return whether this admission resumed the link
+     */
+    synchronized boolean resume(long agentLastCommandSeq) {
+      if (commands != null || closedReason != null) {
+        return false;
+      }
+      Outbox out = new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes(), agentLastCommandSeq);
+      for (Sequenced lost : lostCommands) {
+        if (lost.seq() > agentLastCommandSeq && lost.payload() instanceof Command c) {
+          out.tryOffer(c);
+        }
+      }
+      lostCommands = null;
+      commands = out;
+      return true;
+    }
+
+    synchronized void close(String reason) {
+      closedReason = reason;
+      if (commands != null) {
+        commands.close(reason);
+      }
+    }
+
+    Outbox commands() {
+      return commands;
     }
 
     @Override
     public boolean send(Command command) {
+      Outbox out = commands;
+      if (out == null) {
+        return false; // A resumed link whose agent has not dialled back yet.
+      }
       try {
-        return commands.tryOffer(command) != null;
+        return out.tryOffer(command) != null;
       } catch (OutboxClosedException e) {
         return false;
       }
@@ -219,6 +302,26 @@ public final class AgentServer implements AgentRegistry {
     public boolean connected() {
       Channel ch = channel;
       return ch != null && ch.isActive();
+    }
+
+    @Override
+    public long lastCommandSeq() {
+      Outbox out = commands;
+      return out == null ? 0 : out.lastSeq();
+    }
+
+    @Override
+    public long appliedEventSeq() {
+      return appliedSeq;
+    }
+
+    @Override
+    public void acknowledge(long seq) {
+      long before = durableSeq.getAndAccumulate(seq, Math::max);
+      Channel ch = channel;
+      if (seq > before && ch != null) {
+        ch.writeAndFlush(new Control.Ack(seq), ch.voidPromise());
+      }
     }
   }
 
@@ -250,7 +353,11 @@ public final class AgentServer implements AgentRegistry {
       link = l;
       sink = message -> ch.writeAndFlush(message, ch.voidPromise());
       try {
-        l.commands.attach(done.peerLastSeq(), sink);
+        Outbox out = l.commands();
+        if (out == null) {
+          throw new IllegalStateException("the link was not resumed");
+        }
+        out.attach(done.peerLastSeq(), sink);
       } catch (RuntimeException e) {
         log.warn("Session {}: agent connection refused: {}", l.sessionId, e.getMessage());
         ctx.close();
@@ -268,11 +375,18 @@ public final class AgentServer implements AgentRegistry {
           return;
         }
         if (msg instanceof Sequenced s && s.payload() instanceof Event event) {
-          if (l.events.accept(s.seq())) {
-            l.context.runOnContext(v -> l.handler.agentEvent(event));
+          long seq = s.seq();
+          if (l.events.accept(seq)) {
+            l.context.runOnContext(v -> {
+              l.appliedSeq = seq;
+              l.handler.agentEvent(event);
+            });
           }
         } else if (msg instanceof Control.Ack ack) {
-          l.commands.ack(ack.seq());
+          Outbox out = l.commands();
+          if (out != null) {
+            out.ack(ack.seq());
+          }
         } else {
           throw new IllegalStateException("unexpected message from an agent: " + msg);
         }
@@ -284,7 +398,7 @@ public final class AgentServer implements AgentRegistry {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
       Link l = link;
-      if (l != null) {
+      if (l != null && !l.holderAcks) {
         long ack = l.events.takeAck();
         if (ack != SequenceTracker.NO_ACK) {
           ctx.writeAndFlush(new Control.Ack(ack), ctx.voidPromise());
@@ -313,7 +427,10 @@ public final class AgentServer implements AgentRegistry {
     public void channelInactive(ChannelHandlerContext ctx) {
       Link l = link;
       if (l != null) {
-        l.commands.detach(sink);
+        Outbox out = l.commands();
+        if (out != null) {
+          out.detach(sink);
+        }
         if (l.channel == ctx.channel()) {
           l.channel = null;
           Throwable cause = failure != null ? failure : new java.io.IOException("agent connection closed");

@@ -11,6 +11,12 @@ public interface AgentSessionHandler {
   /** An agent proved it holds the session's secret and is connected. */
   void agentConnected();
 
+  /**
+   * The agent of a session restored after a gateway restart dialled back; it holds every command up
+   * to {@code agentLastCommandSeq}. Called before {@link #agentConnected()}.
+   */
+  default void agentResumed(long agentLastCommandSeq) {}
+
   /** An event, delivered once, in the agent's order. */
   void agentEvent(Event event);
 

@@ -70,6 +70,9 @@ public final class InteractiveSession {
   private final AgentRegistry agents;
   private final LogRing log;
   private final StatementStore statements;
+  private final SessionJournal journal;
+  /** Proves the agent was launched by this gateway; stored (0600) so a restarted gateway knows it. */
+  private final byte[] secret;
   private final Promise<Void> terminated = Promise.promise();
   /** The event-loop thread of {@link #context}; all state changes happen on it. */
   private final Thread contextThread;
@@ -91,6 +94,14 @@ public final class InteractiveSession {
   private long stopTimer = -1;
   private int nextCompletionId;
   private final Map<Integer, PendingCompletion> completions = new HashMap<>();
+  /** Read back from the state store after a restart: no driver process handle, the agent dials back. */
+  private boolean recovered;
+  /** The last agent event applied (and stored, with recovery on). */
+  private long eventSeq;
+  /** The seq of the last command sent to the agent. */
+  private long lastCommandSeq;
+  /** The Execute seq of each statement not yet ended, so a restarted gateway can send lost ones again. */
+  private final Map<Integer, Long> executeSeqs = new HashMap<>();
 
   private record PendingCompletion(Promise<List<String>> promise, long timer) {}
 
@@ -100,7 +111,13 @@ public final class InteractiveSession {
    * @param owner the authenticated user who created it, or null without authentication
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionJournal journal) {
+    this(id, owner, request, vertx, context, settings, launcher, agents, journal, AgentAuth.newSecret());
+  }
+
+  private InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionJournal journal,
+      byte[] secret) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -111,6 +128,8 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.journal = Objects.requireNonNull(journal, "journal");
+    this.secret = secret.clone();
     if (!Context.isOnEventLoopThread()) {
       throw new IllegalStateException("a session is created on its event-loop context");
     }
@@ -216,8 +235,8 @@ public final class InteractiveSession {
   /** Registers with the agent server and launches the driver. Context only. */
   void start() {
     checkContext();
-    byte[] secret = AgentAuth.newSecret();
-    endpoint = agents.register(id, secret, context, new AgentEvents());
+    endpoint = agents.register(id, secret, context, new AgentEvents(),
+        new AgentRegistry.LinkOptions(0, false, List.of(), journal.enabled()));
     transition(SessionState.STARTING);
     startTimer = vertx.setTimer(settings.startTimeout().toMillis(), t -> onStartTimeout());
 
@@ -264,7 +283,7 @@ public final class InteractiveSession {
 
   private void onStartTimeout() {
     startTimer = -1;
-    if (status.state() == SessionState.STARTING) {
+    if (status.state() == SessionState.STARTING || (status.state() == SessionState.RECOVERING && !everIdle)) {
       note("The session did not start within " + settings.startTimeout().toSeconds() + "s; stopping its driver.");
       LOG.warn("Session {}: start timed out after {}", id, settings.startTimeout());
       finish(SessionState.ERROR, "the session did not start in time");
@@ -307,7 +326,9 @@ public final class InteractiveSession {
       transition(SessionState.SHUTTING_DOWN);
     }
     failCompletions("the session is stopping");
-    if (driver == null) {
+    if (recovered && driver == null) {
+      stopRecovered(reason);
+    } else if (driver == null) {
       if (!launching) {
         release();
       }
@@ -323,6 +344,28 @@ public final class InteractiveSession {
       killDriver(settings.stopGrace());
     }
     return terminated.future();
+  }
+
+  /**
+   * Stops a session restored after a gateway restart: this gateway has no handle on its driver
+   * process, so the agent is told to shut down, and the session ends when it hangs up (or after the
+   * stop grace; an agent the gateway no longer expects is refused and exits by itself).
+   */
+  private void stopRecovered(String reason) {
+    if (endpoint != null && endpoint.connected() && endpoint.send(new Command.Shutdown(reason))) {
+      cancelTimer(stopTimer);
+      stopTimer = vertx.setTimer(Math.max(1, settings.stopGrace().toMillis()), t -> {
+        stopTimer = -1;
+        endRecovered(SessionState.KILLED);
+      });
+    } else {
+      endRecovered(SessionState.KILLED);
+    }
+  }
+
+  private void endRecovered(SessionState end) {
+    finish(end, "the session was stopped");
+    release();
   }
 
   private void killDriver(Duration grace) {
@@ -350,10 +393,14 @@ public final class InteractiveSession {
    * @param statementKind the statement's kind, or null for the session's
    * @throws SessionException when the session cannot take it
    */
-  Statement submit(String code, Kind statementKind) {
+  Future<Statement> submit(String code, Kind statementKind) {
     checkContext();
     Kind k = resolveKind(statementKind);
     requireAcceptsStatements();
+    if (status.state() == SessionState.RECOVERING && !endpointResumed()) {
+      throw new SessionException(SessionException.Reason.UNAVAILABLE, "Session " + id
+          + " is recovering after a gateway restart and waits for its driver to dial back; retry shortly");
+    }
     if (!statements.hasRoom()) {
       throw new SessionException(SessionException.Reason.TOO_MANY, "Session " + id + " already has "
           + settings.retainedStatements() + " statements waiting or running; wait for some to finish");
@@ -363,13 +410,19 @@ public final class InteractiveSession {
       throw new SessionException(SessionException.Reason.UNAVAILABLE,
           "Session " + id + " cannot queue more work for its driver right now; retry later");
     }
+    lastCommandSeq = endpoint.lastCommandSeq();
     Statement s = Statement.waiting(statementId, code, k);
     statements.add(s);
+    executeSeqs.put(statementId, lastCommandSeq);
     lastActivity = System.currentTimeMillis();
+    store(s);
     if (status.state() == SessionState.IDLE) {
       transition(SessionState.BUSY);
+    } else {
+      persist();
     }
-    return s;
+    // The client learns of the statement once a restarted gateway would know it too.
+    return SessionJournal.on(context, journal.flushed(id)).map(s);
   }
 
   /**
@@ -393,12 +446,14 @@ public final class InteractiveSession {
     }
     long now = System.currentTimeMillis();
     lastActivity = now;
+    lastCommandSeq = endpoint.lastCommandSeq();
     if (s.state() == StatementState.WAITING) {
-      statements.replace(s.ended(StatementState.CANCELLED, null, now));
+      update(s.ended(StatementState.CANCELLED, null, now));
       settleBusy();
     } else {
-      statements.replace(s.to(StatementState.CANCELLING));
+      update(s.to(StatementState.CANCELLING));
     }
+    persist();
   }
 
   /**
@@ -469,17 +524,51 @@ public final class InteractiveSession {
   /** Receives the agent server's calls; kept private so the session's public face has no callbacks. */
   private final class AgentEvents implements AgentSessionHandler {
     @Override
+    public void agentResumed(long agentLastCommandSeq) {
+      checkContext();
+      if (agentLastCommandSeq > lastCommandSeq) {
+        // The agent took commands this gateway sent but had not stored before it went down: each
+        // may have been a statement whose id the agent now knows. Never hand those ids out again.
+        int unknown = (int) Math.min(Integer.MAX_VALUE / 2, agentLastCommandSeq - lastCommandSeq);
+        statements.skipIds(unknown);
+        LOG.warn("Session {}: the agent holds {} command(s) this gateway had not stored; skipping as many"
+            + " statement ids", id, unknown);
+      }
+      // The link queued again, in order, the Executes the agent lacked: they now follow its last.
+      long seq = agentLastCommandSeq;
+      for (Statement st : statements.list()) {
+        Long was = executeSeqs.get(st.id());
+        if (was != null && was > agentLastCommandSeq && st.state() == StatementState.WAITING) {
+          executeSeqs.put(st.id(), ++seq);
+          store(st);
+        }
+      }
+      lastCommandSeq = endpoint == null ? seq : endpoint.lastCommandSeq();
+      resumed = true;
+      persist();
+    }
+
+    @Override
     public void agentConnected() {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
       LOG.info("Session {}: agent connected", id);
+      if (status.state() == SessionState.RECOVERING && everIdle) {
+        note("The driver dialled back after a gateway restart.");
+        transition(SessionState.IDLE);
+        settleBusy();
+      }
     }
 
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
       SessionState state = status.state();
+      if (recovered && driver == null && stopping && !state.isFinished()) {
+        endRecovered(SessionState.SUCCESS);
+        return;
+      }
       if (stopping || state.isFinished()) {
         return;
       }
@@ -506,6 +595,15 @@ public final class InteractiveSession {
         onCompletion(c);
       }
       // Event.StatementOutput: live output is for push streams; the result carries all of it.
+      AgentEndpoint ep = endpoint;
+      if (ep != null) {
+        eventSeq = Math.max(eventSeq, ep.appliedEventSeq());
+        if (journal.enabled()) {
+          // What the gateway acknowledges to the agent is stored first.
+          long seq = eventSeq;
+          persist().onSuccess(v -> ep.acknowledge(seq));
+        }
+      }
     }
   }
 
@@ -518,6 +616,9 @@ public final class InteractiveSession {
         + "s; stopping the driver.");
     finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver's agent is gone");
     killDriver(settings.stopGrace());
+    if (recovered && driver == null) {
+      release(); // No process handle: a late agent is refused and exits by itself.
+    }
   }
 
   private void onReady(Event.Ready ready) {
@@ -535,6 +636,7 @@ public final class InteractiveSession {
     status = next;
     LOG.info("Session {}: ready, application {}", id, ready.appId());
     settleBusy();
+    persist();
   }
 
   private void onStartFailed(Event.StartFailed failed) {
@@ -556,7 +658,7 @@ public final class InteractiveSession {
     if (s == null || s.state() != StatementState.WAITING) {
       return; // Cancelled while queued, or not ours.
     }
-    statements.replace(s.running(System.currentTimeMillis()));
+    update(s.running(System.currentTimeMillis()));
     if (status.state() == SessionState.IDLE) {
       transition(SessionState.BUSY);
     }
@@ -594,7 +696,7 @@ public final class InteractiveSession {
       ended = s.ended(StatementState.AVAILABLE,
           new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now, r.executionMicros());
     }
-    statements.replace(ended);
+    update(ended);
     lastActivity = now;
     settleBusy();
   }
@@ -631,6 +733,105 @@ public final class InteractiveSession {
       finishedAt = System.currentTimeMillis();
     }
     LOG.debug("Session {}: {} -> {}", id, state, next);
+    persist();
+  }
+
+  // --- The state store --------------------------------------------------------------------------
+
+  /** Whether a restored session's agent has dialled back (its link takes commands again). */
+  private boolean resumed;
+
+  private boolean endpointResumed() {
+    return !recovered || resumed;
+  }
+
+  /** No longer listed: its records are gone from the state store and nothing is stored any more. */
+  private boolean forgotten;
+
+  /** Stops storing this session (the manager removed it and deletes its records). Context only. */
+  void forget() {
+    checkContext();
+    forgotten = true;
+  }
+
+  /** Replaces a kept statement and stores it. */
+  private void update(Statement s) {
+    statements.replace(s);
+    if (s.state().isFinal()) {
+      executeSeqs.remove(s.id());
+    }
+    store(s);
+  }
+
+  private void store(Statement s) {
+    if (forgotten) {
+      return;
+    }
+    journal.statement(id, s, executeSeqs.getOrDefault(s.id(), 0L));
+  }
+
+  /** Stores the session record as it is now; completes once it is durable. */
+  private Future<Void> persist() {
+    if (forgotten) {
+      return Future.succeededFuture();
+    }
+    return journal.session(record());
+  }
+
+  /** The session as stored. Context only. */
+  SessionRecords.SessionRecord record() {
+    return new SessionRecords.SessionRecord(id, owner, request, secret, status.state(), status.appId(),
+        status.driverLogUrl(), status.sparkUiUrl(), everIdle, finishedAt, eventSeq, lastCommandSeq,
+        statements.nextId(), List.of());
+  }
+
+  /**
+   * A session read back from the state store after a gateway restart. A finished one is listed as
+   * it was; a live one is {@code recovering}: its agent is expected to dial back within the reconnect
+   * grace and replay what this gateway had not stored. Context only.
+   */
+  static InteractiveSession restore(SessionRecords.SessionRecord r, Vertx vertx, Context context,
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionJournal journal) {
+    InteractiveSession s = new InteractiveSession(r.id(), r.owner(), r.request(), vertx, context, settings,
+        launcher, agents, journal, r.secret());
+    s.recovered = true;
+    s.everIdle = r.everIdle();
+    s.eventSeq = r.lastEventSeq();
+    s.lastCommandSeq = r.lastCommandSeq();
+    List<Statement> kept = new java.util.ArrayList<>();
+    List<io.sparkgate.proto.Sequenced> lost = new java.util.ArrayList<>();
+    for (SessionRecords.StatementRecord sr : r.statements()) {
+      Statement st = sr.statement();
+      kept.add(st);
+      if (!st.state().isFinal()) {
+        s.executeSeqs.put(st.id(), sr.executeSeq());
+        if (sr.executeSeq() > 0) {
+          lost.add(new io.sparkgate.proto.Sequenced(sr.executeSeq(),
+              new Command.Execute(st.id(), st.kind().livyName(), st.code())));
+        }
+      }
+    }
+    s.statements.restore(kept, r.nextStatementId());
+    s.status = new SessionStatus(r.state(), r.appId(), r.driverLogUrl(), r.sparkUiUrl());
+    if (r.state().isFinished()) {
+      s.finishedAt = r.finishedAt() > 0 ? r.finishedAt() : System.currentTimeMillis();
+      s.stopping = true;
+      s.terminated.tryComplete();
+      return s;
+    }
+    lost.sort(java.util.Comparator.comparingLong(io.sparkgate.proto.Sequenced::seq));
+    s.endpoint = agents.register(r.id(), r.secret(), context, s.new AgentEvents(),
+        new AgentRegistry.LinkOptions(r.lastEventSeq(), true, lost, journal.enabled()));
+    s.status = new SessionStatus(SessionState.RECOVERING, r.appId(), r.driverLogUrl(), r.sparkUiUrl());
+    s.note("Recovered after a gateway restart; waiting for the driver to dial back.");
+    LOG.info("Session {}: recovered ({} before the restart); waiting {} for its agent", r.id(),
+        r.state().livyName(), settings.reconnectGrace());
+    s.reconnectTimer = vertx.setTimer(Math.max(1, settings.reconnectGrace().toMillis()), t -> s.onReconnectGraceOver());
+    if (!r.everIdle()) {
+      s.startTimer = vertx.setTimer(settings.startTimeout().toMillis(), t -> s.onStartTimeout());
+    }
+    s.persist();
+    return s;
   }
 
   /** Enters a finished state and ends every statement that can no longer complete. */
@@ -644,7 +845,7 @@ public final class InteractiveSession {
     long now = System.currentTimeMillis();
     for (Statement s : statements.list()) {
       if (!s.state().isFinal()) {
-        statements.replace(s.ended(StatementState.ERROR,
+        update(s.ended(StatementState.ERROR,
             new StatementOutput.Error(s.id(), "SessionEnded", "The session ended before the statement completed: "
                 + why + ".", List.of()), now));
       }

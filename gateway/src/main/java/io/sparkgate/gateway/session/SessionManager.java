@@ -38,6 +38,7 @@ public final class SessionManager {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionJournal journal;
 
   /** Lock-free lookup by id. */
   private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
@@ -57,6 +58,13 @@ public final class SessionManager {
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
       AgentRegistry agents) {
+    this(vertx, context, settings, launcher, agents, SessionJournal.OFF);
+  }
+
+  /** As above, storing every session in {@code journal} so that a restarted gateway recovers it. */
+  public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
+      AgentRegistry agents, SessionJournal journal) {
+    this.journal = Objects.requireNonNull(journal, "journal");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -140,7 +148,7 @@ public final class SessionManager {
    *     or the name is taken (BAD_REQUEST, as Livy)
    */
   public Future<InteractiveSession> create(SessionRequest request, String owner) {
-    return call(() -> {
+    return callAsync(() -> {
       if (closed) {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "The gateway is shutting down");
       }
@@ -162,8 +170,10 @@ public final class SessionManager {
         throw SessionException.badRequest("Duplicate session name: " + request.name());
       }
       int id = nextId++;
+      // Ids are never reused, across restarts too: the counter is stored before the id is handed out.
+      Future<Void> counted = journal.nextSessionId(nextId);
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents);
+          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents, journal);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
       session.start();
@@ -173,7 +183,33 @@ public final class SessionManager {
       }
       evictFinishedBeyondLimit();
       republish();
-      return session;
+      // Answered once a restarted gateway would know the session too.
+      return SessionJournal.on(context, Future.all(counted, journal.flushed(id))).map(session);
+    });
+  }
+
+  /**
+   * Lists the sessions read back from the state store after a restart (live ones {@code recovering}
+   * until their agents dial back) and continues ids after every id ever handed out.
+   */
+  public Future<Void> recover(SessionRecords.Loaded loaded) {
+    return call(() -> {
+      nextId = Math.max(nextId, loaded.nextSessionId());
+      for (SessionRecords.SessionRecord r : loaded.sessions()) {
+        if (byId.containsKey(r.id())) {
+          continue;
+        }
+        InteractiveSession s = InteractiveSession.restore(r, vertx, context, settings, launcher, agents, journal);
+        byId.put(r.id(), s);
+        if (s.name() != null) {
+          byName.put(s.name(), s);
+        }
+        nextId = Math.max(nextId, r.id() + 1);
+      }
+      republish();
+      LOG.info("Recovered {} session(s) from the state store; new sessions get ids from {}", loaded.sessions().size(),
+          nextId);
+      return null;
     });
   }
 
@@ -201,7 +237,7 @@ public final class SessionManager {
    * @return fails with a SessionException when the session cannot take it
    */
   public Future<Statement> submit(InteractiveSession session, String code, Kind kind) {
-    return call(() -> session.submit(code, kind));
+    return callAsync(() -> session.submit(code, kind));
   }
 
   /** Cancels a statement of {@code session}; fails with SessionException NOT_FOUND for an unknown one. */
@@ -219,6 +255,8 @@ public final class SessionManager {
 
   private void remove(InteractiveSession s, String reason) {
     byId.remove(s.id());
+    s.forget();
+    journal.removed(s.id());
     if (s.name() != null) {
       byName.remove(s.name(), s);
     }

@@ -52,6 +52,13 @@ public final class Statement {
     return new Statement(id, code, kind, StatementState.WAITING, null, 0.0, 0L, 0L, 0L, System.nanoTime(), 0L);
   }
 
+  /** A statement read back from the state store (its timings relative to this JVM are unknown). */
+  static Statement restored(int id, String code, Kind kind, StatementState state, StatementOutput output,
+      double progress, long started, long completed, long executionMicros) {
+    return new Statement(id, code, kind, state, output, progress, started, completed, executionMicros,
+        System.nanoTime(), 0L);
+  }
+
   public int id() {
     return id;
   }

@@ -52,6 +52,27 @@ final class StatementStore {
     nextId = id + 1;
   }
 
+  /**
+   * Fills an empty store with statements read back from the state store (the last ones kept) and
+   * continues ids at {@code next}. Writer only.
+   */
+  void restore(List<Statement> kept, int next) {
+    if (nextId != 0) {
+      throw new IllegalStateException("restore into a used store");
+    }
+    for (Statement s : kept) {
+      if (s.id() >= next - capacity && s.id() < next) {
+        slots.set(s.id() % capacity, s);
+      }
+    }
+    nextId = next;
+  }
+
+  /** Skips {@code n} ids (ones an agent may have seen before a gateway crash). Writer only. */
+  void skipIds(int n) {
+    nextId += n;
+  }
+
   /** Replaces the value of a kept statement. Writer only. */
   void replace(Statement s) {
     int slot = s.id() % capacity;

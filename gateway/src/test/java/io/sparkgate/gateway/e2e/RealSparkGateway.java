@@ -40,6 +40,7 @@ final class RealSparkGateway implements AutoCloseable {
   final Vertx vertx;
   final AgentServer agentServer;
   final Gateway gateway;
+  final Path stateDir;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final ListAppender<ILoggingEvent> blockedThreadWarnings;
 
@@ -59,6 +60,8 @@ final class RealSparkGateway implements AutoCloseable {
     s.put("sparkgate.spark.master", "local[2]");
     s.put("sparkgate.agent.jar", AGENT_JAR.toAbsolutePath().normalize().toString());
     s.put("sparkgate.session.start-timeout", "240s");
+    stateDir = Files.createTempDirectory("sparkgate-state");
+    s.put("sparkgate.recovery.state-store.url", stateDir.toString());
     s.putAll(overrides);
     GatewayConfig config = GatewayConfig.of(s, Map.of());
     vertx = Vertx.vertx(GatewayTestBase.strictOptions());
@@ -166,6 +169,11 @@ final class RealSparkGateway implements AutoCloseable {
     } finally {
       GatewayTestBase.await(agentServer.close());
       GatewayTestBase.await(vertx.close());
+      try {
+        GatewayTestBase.deleteTree(stateDir);
+      } catch (java.io.IOException e) {
+        // A leftover temporary directory is harmless.
+      }
     }
   }
 }

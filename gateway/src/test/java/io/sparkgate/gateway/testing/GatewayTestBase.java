@@ -57,6 +57,8 @@ public abstract class GatewayTestBase {
   protected FakeAgents agents;
   protected FakeSpark spark;
   protected WebClient client;
+  /** The state store's directory of this class's gateway. */
+  protected java.nio.file.Path stateDir;
   private ListAppender<ILoggingEvent> blockedThreadWarnings;
   private ListAppender<ILoggingEvent> errors;
 
@@ -101,6 +103,9 @@ public abstract class GatewayTestBase {
     s.put("sparkgate.session.stop-grace", "500ms");
     s.put("sparkgate.server.max-request-body", "64k");
     s.put("sparkgate.statement.max-code-length", "20000");
+    // Recovery is on by default: each class keeps its records in a directory of its own.
+    stateDir = java.nio.file.Files.createTempDirectory("sparkgate-state");
+    s.put("sparkgate.recovery.state-store.url", stateDir.toString());
     s.putAll(settings());
     GatewayConfig config = GatewayConfig.of(s, Map.of());
     vertx = Vertx.vertx(strictOptions());
@@ -155,9 +160,24 @@ public abstract class GatewayTestBase {
       if (spark != null) {
         spark.delete();
       }
+      if (stateDir != null) {
+        deleteTree(stateDir);
+      }
       if (blockedThreadWarnings != null) {
         ((Logger) LoggerFactory.getLogger(BLOCKED_THREAD_LOGGER)).detachAppender(blockedThreadWarnings);
         ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).detachAppender(errors);
+      }
+    }
+  }
+
+  /** Deletes {@code dir} and everything in it. */
+  public static void deleteTree(java.nio.file.Path dir) throws java.io.IOException {
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
       }
     }
   }
