@@ -61,9 +61,13 @@ public final class GatewayMain {
       // Sessions and the agent connections share one event loop: no thread hand-off between an
       // agent's socket and its session (see AgentServer).
       Context sessionsContext = vertx.getOrCreateContext();
+      // Agents that outlived a crash dial in as soon as the port is bound: they wait until their
+      // sessions are read back (else they would be refused as unknown and exit).
+      agentServer.holdAgents();
       int agentPort = bindAgentServer(agentServer, config, store, ((ContextInternal) sessionsContext).nettyEventLoop());
       gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, store)
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      agentServer.acceptAgents();
       LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
           io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),
           config.agentServerHost(), agentPort, config.sparkHome(), config.get(GatewayConfig.SPARK_DEPLOY_MODE),

@@ -72,6 +72,7 @@ public final class AgentServer implements AgentRegistry {
   private final ConcurrentMap<Integer, Link> links = new ConcurrentHashMap<>();
   private EventLoopGroup group;
   private boolean ownsGroup;
+  private boolean holdAgents;
   private Channel serverChannel;
 
   public AgentServer(Settings settings) {
@@ -107,6 +108,8 @@ public final class AgentServer implements AgentRegistry {
         .channel(NioServerSocketChannel.class)
         // A restarted gateway binds the port of its predecessor while old connections linger.
         .option(ChannelOption.SO_REUSEADDR, true)
+        // Held: agents that dial in are left in the listen backlog until sessions are registered.
+        .option(ChannelOption.AUTO_READ, !holdAgents)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -130,6 +133,22 @@ public final class AgentServer implements AgentRegistry {
           }
         });
     return bound.future();
+  }
+
+  /**
+   * Holds agents that dial in before {@link #acceptAgents()}: they wait in the listen backlog instead
+   * of being refused as unknown while a restarted gateway reads its sessions back. Call before start.
+   */
+  public synchronized void holdAgents() {
+    holdAgents = true;
+  }
+
+  /** Starts accepting agents held by {@link #holdAgents()}. */
+  public synchronized void acceptAgents() {
+    holdAgents = false;
+    if (serverChannel != null) {
+      serverChannel.config().setAutoRead(true);
+    }
   }
 
   /** After a start whose bind failed: forgets the group so that {@link #start} can try another port. */
