@@ -35,6 +35,12 @@ public final class FakeAgents implements AgentRegistry {
     public volatile boolean connected;
     public volatile boolean accepting = true;
     public volatile boolean unregistered;
+    /** How the session registered (fresh, or resumed after a restart). */
+    public volatile AgentRegistry.LinkOptions options = AgentRegistry.LinkOptions.NEW;
+    /** The highest event seq the session acknowledged (links with holder acks). */
+    public final java.util.concurrent.atomic.AtomicLong acknowledged = new java.util.concurrent.atomic.AtomicLong();
+    /** The seq of the last event emitted. */
+    public volatile long eventSeq;
 
     Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler) {
       this.sessionId = sessionId;
@@ -57,6 +63,39 @@ public final class FakeAgents implements AgentRegistry {
       return connected && !unregistered;
     }
 
+    @Override
+    public long lastCommandSeq() {
+      return options.resumed() ? resumedAt + sent.size() : sent.size();
+    }
+
+    @Override
+    public long appliedEventSeq() {
+      return eventSeq;
+    }
+
+    @Override
+    public void acknowledge(long seq) {
+      acknowledged.accumulateAndGet(seq, Math::max);
+    }
+
+    private volatile long resumedAt;
+
+    /**
+     * The agent of a restored session dials back holding commands up to {@code agentLastCommandSeq}:
+     * the stored commands it lacks are sent again, in order, then it is connected.
+     */
+    public void resume(long agentLastCommandSeq) {
+      resumedAt = agentLastCommandSeq;
+      for (io.sparkgate.proto.Sequenced lost : options.lostCommands()) {
+        if (lost.seq() > agentLastCommandSeq) {
+          sent.add((Command) lost.payload());
+        }
+      }
+      eventSeq = Math.max(eventSeq, options.lastEventSeq());
+      run(() -> handler.agentResumed(agentLastCommandSeq));
+      connect();
+    }
+
     /** The agent connects (on the session's context) and waits until the session has taken it. */
     public void connect() {
       run(() -> {
@@ -75,7 +114,10 @@ public final class FakeAgents implements AgentRegistry {
 
     /** Delivers {@code event} on the session's context and waits until it was applied. */
     public void emit(Event event) {
-      run(() -> handler.agentEvent(event));
+      run(() -> {
+        eventSeq++;
+        handler.agentEvent(event);
+      });
     }
 
     private void run(Runnable r) {
@@ -106,6 +148,15 @@ public final class FakeAgents implements AgentRegistry {
     if (links.putIfAbsent(sessionId, link) != null) {
       throw new IllegalStateException("session " + sessionId + " registered twice");
     }
+    return link;
+  }
+
+  @Override
+  public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler,
+      LinkOptions options) {
+    Link link = (Link) register(sessionId, secret, context, handler);
+    link.options = options;
+    link.eventSeq = options.lastEventSeq();
     return link;
   }
 
