@@ -1,11 +1,14 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
+import io.sparkgate.gateway.api.LivyJson;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.api.StreamSettings;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionManager;
 import io.sparkgate.gateway.session.SessionSettings;
+import io.sparkgate.gateway.session.SessionViews;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -54,11 +57,12 @@ public final class Gateway {
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
         config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents);
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode);
+    StreamSettings streams = StreamSettings.from(config);
+    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode, streams);
     api.get().warmUp();
     String host = config.serverHost();
 
@@ -67,7 +71,7 @@ public final class Gateway {
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
     return vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort);
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))
