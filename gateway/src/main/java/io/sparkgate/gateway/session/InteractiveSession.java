@@ -485,6 +485,18 @@ public final class InteractiveSession {
     }
 
     @Override
+    public void agentFailed(String reason) {
+      checkContext();
+      if (stopping || status.state().isFinished()) {
+        return;
+      }
+      LOG.warn("Session {}: {}; stopping the driver", id, reason);
+      note("The gateway gave up on the driver's agent: " + reason + ".");
+      finish(SessionState.ERROR, reason);
+      killDriver(settings.stopGrace());
+    }
+
+    @Override
     public void agentEvent(Event event) {
       checkContext();
       if (event instanceof Event.Ready r) {
