@@ -1,8 +1,14 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
+import io.sparkgate.gateway.api.LivyJson;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.api.StreamSettings;
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchSettings;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
+import io.sparkgate.gateway.launch.YarnApplications;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionJournal;
 import io.sparkgate.gateway.session.SessionManager;
@@ -11,6 +17,7 @@ import io.sparkgate.gateway.store.RecordWriter;
 import io.sparkgate.gateway.store.StateStore;
 import io.sparkgate.gateway.store.StateStores;
 import io.sparkgate.gateway.session.SessionSettings;
+import io.sparkgate.gateway.session.SessionViews;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -31,13 +38,18 @@ public final class Gateway {
   private final Vertx vertx;
   private final SessionManager sessions;
   private final RecordWriter writer;
+  private final BatchManager batches;
+  private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
 
-  private Gateway(Vertx vertx, SessionManager sessions, RecordWriter writer, List<String> deployments, int port) {
+  private Gateway(Vertx vertx, SessionManager sessions, RecordWriter writer, BatchManager batches,
+      YarnApplications yarn, List<String> deployments, int port) {
     this.vertx = vertx;
     this.writer = writer;
     this.sessions = sessions;
+    this.batches = batches;
+    this.yarn = yarn;
     this.deployments = deployments;
     this.port = port;
   }
@@ -77,55 +89,69 @@ public final class Gateway {
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, Future<StateStore> opening) {
     Objects.requireNonNull(config, "config");
-    // What loads classes (the REST routes, the record codec) runs here, on the caller's thread: a cold
-    // JVM's class loading is not a blocking call an event loop should pay for.
-    SessionRecords.warmUp();
-    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
-        config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
-    SessionJournal journal = new SessionJournal(null);
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
+    return opening.compose(store -> vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, store)));
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, HadoopSetup hadoop, StateStore store) {
+    String master = config.get(GatewayConfig.SPARK_MASTER);
+    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
+        config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
+            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
+    RecordWriter writer = store == null ? null : new RecordWriter(store, 2);
+    SessionJournal journal = writer == null ? SessionJournal.OFF : new SessionJournal(writer);
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents, journal);
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), journal);
+    BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
+        launcher.onYarn());
+    FileResolver files = hadoop.files();
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode);
-    api.get().warmUp();
+    StreamSettings streams = StreamSettings.from(config);
+    java.util.function.Supplier<RestApi> api =
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
     // would give each instance a port of its own; a negative port makes them share one random port.
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
-    RecordWriter[] writer = new RecordWriter[1];
-    Future<Void> recovered = opening.compose(store -> {
-      if (store == null) {
-        return Future.succeededFuture();
-      }
-      writer[0] = new RecordWriter(store, 2);
-      journal.attach(writer[0]);
-      LOG.info("State store: {}", store.describe());
-      return vertx.executeBlocking(() -> SessionRecords.load(store), false).compose(loaded -> {
-        for (String problem : loaded.problems()) {
-          LOG.warn("State store: a record could not be read and is ignored: {}", problem);
-        }
-        return sessions.recover(loaded);
-      });
-    });
-    return recovered.compose(r -> vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort);
+    // Class loading and JIT of the first request (and of the record codec), and reading the state
+    // store back: off the event loops.
+    return vertx.executeBlocking(() -> {
+          api.get().warmUp();
+          SessionRecords.warmUp();
+          if (store == null) {
+            return null;
+          }
+          LOG.info("State store: {}", store.describe());
+          SessionRecords.Loaded loaded = SessionRecords.load(store);
+          for (String problem : loaded.problems()) {
+            LOG.warn("State store: a record could not be read and is ignored: {}", problem);
+          }
+          return loaded;
+        }, false)
+        .compose(loaded -> loaded == null ? Future.succeededFuture() : sessions.recover(loaded))
+        .compose(w -> vertx.deployVerticle(() -> {
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
           instances.add(v);
           return v;
-        }, new DeploymentOptions().setInstances(config.eventLoops()))
+        }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, writer[0], List.of(id), port);
-        }))
-        .recover(t -> sessions.shutdown().transform(ar -> {
-          if (writer[0] != null) {
-            writer[0].close(1_000);
-          }
-          return Future.failedFuture(t);
-        }));
+          return new Gateway(vertx, sessions, writer, batches, hadoop.yarn(), List.of(id), port);
+        })
+        .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
+            .transform(ar -> {
+              hadoop.close();
+              if (writer != null) {
+                writer.close(1_000);
+              }
+              return Future.failedFuture(t);
+            }));
   }
 
   /** The port the REST API listens on. */
@@ -137,22 +163,36 @@ public final class Gateway {
     return sessions;
   }
 
+  public BatchManager batches() {
+    return batches;
+  }
+
+  /** The YARN client, or null when the master is not yarn. */
+  public YarnApplications yarn() {
+    return yarn;
+  }
+
   /**
    * Stops every session (their drivers exit or are killed) and then the REST API.
    *
    * @return completes when drivers are gone and the API is down
    */
   public Future<Void> stop() {
-    return sessions.shutdown().eventually(() -> {
+    return Future.join(sessions.shutdown(), batches.shutdown()).eventually(() -> {
       List<Future<Void>> undeploys = new ArrayList<>();
       for (String id : deployments) {
         undeploys.add(vertx.undeploy(id));
       }
       return Future.join(undeploys);
+    }).eventually(() -> {
+      if (yarn != null) {
+        yarn.close();
+      }
+      return Future.succeededFuture();
     }).eventually(() -> writer == null ? Future.succeededFuture()
         : vertx.executeBlocking(() -> {
           writer.close(10_000);
           return null;
-        }, false));
+        }, false)).mapEmpty();
   }
 }

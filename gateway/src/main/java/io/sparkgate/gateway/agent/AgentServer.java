@@ -51,6 +51,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentServer implements AgentRegistry {
   private static final Logger log = LoggerFactory.getLogger(AgentServer.class);
+  /**
+   * Connections in a row that fail with the same protocol error, no event accepted in between,
+   * after which the link is given up: a frame that cannot be read is replayed on every reconnect.
+   */
+  static final int MAX_SAME_FAILURES = 5;
 
   /** Settings, with the defaults used when the gateway config says nothing. */
   public record Settings(
@@ -225,7 +230,7 @@ public final class AgentServer implements AgentRegistry {
 
   private long admit(int sessionId, long agentLastCommandSeq) {
     Link link = links.get(sessionId);
-    if (link == null) {
+    if (link == null || link.givenUp != null) {
       return ServerHandshake.Admission.CLOSED;
     }
     if (link.resume(agentLastCommandSeq)) {
@@ -255,6 +260,9 @@ public final class AgentServer implements AgentRegistry {
     volatile Channel channel;
     /** The seq of the event being delivered on the session's context. */
     volatile long appliedSeq;
+    volatile String givenUp;
+    private String lastFailure; // guarded by this
+    private int sameFailures; // guarded by this
 
     Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, LinkOptions options) {
       this.sessionId = sessionId;
@@ -342,6 +350,22 @@ public final class AgentServer implements AgentRegistry {
         ch.writeAndFlush(new Control.Ack(seq), ch.voidPromise());
       }
     }
+
+    synchronized void eventAccepted() {
+      sameFailures = 0;
+      lastFailure = null;
+    }
+
+    /** Counts a protocol failure; returns the reason to give up with, once, when it repeated too often. */
+    synchronized String failed(String why) {
+      sameFailures = why.equals(lastFailure) ? sameFailures + 1 : 1;
+      lastFailure = why;
+      if (sameFailures < MAX_SAME_FAILURES || givenUp != null) {
+        return null;
+      }
+      givenUp = "the link to the driver's agent failed " + sameFailures + " times in a row with: " + why;
+      return givenUp;
+    }
   }
 
   /** The traffic of one authenticated connection (the handler after the handshake). */
@@ -396,6 +420,7 @@ public final class AgentServer implements AgentRegistry {
         if (msg instanceof Sequenced s && s.payload() instanceof Event event) {
           long seq = s.seq();
           if (l.events.accept(seq)) {
+            l.eventAccepted();
             l.context.runOnContext(v -> {
               l.appliedSeq = seq;
               l.handler.agentEvent(event);
@@ -436,6 +461,14 @@ public final class AgentServer implements AgentRegistry {
       }
       if (link != null) {
         log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
+        if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
+          Link l = link;
+          String reason = l.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
+          if (reason != null) {
+            log.error("Session {}: giving up on its agent: {}", l.sessionId, reason);
+            l.context.runOnContext(v -> l.handler.agentFailed(reason));
+          }
+        }
       } else {
         log.debug("Agent connection from {} failed before the handshake: {}", ctx.channel().remoteAddress(), cause.toString());
       }

@@ -6,6 +6,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -24,10 +25,13 @@ import org.slf4j.LoggerFactory;
  * names), lookup, paging, deletion, and the sweep that stops sessions nobody uses (the idle timeout,
  * each session's heartbeatTimeoutInSecond) and forgets ended ones after a while.
  *
- * <p><b>Threading.</b> Every session, and the manager's own bookkeeping, live on one Vert.x context
- * (the manager's). Lookups ({@link #get}, {@link #list}, {@link #total}) are lock-free from any
- * thread. Changes are made on the context: {@link #call} runs a task there and delivers its result
- * back on the caller's context.
+ * <p><b>Threading.</b> The manager's own bookkeeping (ids, names, the limit, the sweep) lives on
+ * one Vert.x context, the manager's. Each session lives on an event-loop context of its own, taken
+ * round-robin from Vert.x's event loops when it is created, so that sessions (and their agents'
+ * connections, which the agent server places on the same loop) spread over every core. Lookups
+ * ({@link #get}, {@link #list}, {@link #total}) are lock-free from any thread. Changes are made on
+ * the context that owns them: {@link #call} runs a task on the manager's, the session operations
+ * on the session's, and each delivers its result back on the caller's context.
  */
 public final class SessionManager {
 
@@ -38,6 +42,7 @@ public final class SessionManager {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionViews views;
   private final SessionJournal journal;
 
   /** Lock-free lookup by id. */
@@ -54,22 +59,24 @@ public final class SessionManager {
   private boolean closed;
 
   /**
-   * @param context where sessions live; must be an event-loop context of {@code vertx}
+   * @param context where the manager's bookkeeping lives; an event-loop context of {@code vertx}
+   * @param views how session events render sessions and statements (the REST JSON)
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
-      AgentRegistry agents) {
-    this(vertx, context, settings, launcher, agents, SessionJournal.OFF);
+      AgentRegistry agents, SessionViews views) {
+    this(vertx, context, settings, launcher, agents, views, SessionJournal.OFF);
   }
 
   /** As above, storing every session in {@code journal} so that a restarted gateway recovers it. */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
-      AgentRegistry agents, SessionJournal journal) {
+      AgentRegistry agents, SessionViews views, SessionJournal journal) {
     this.journal = Objects.requireNonNull(journal, "journal");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.views = Objects.requireNonNull(views, "views");
     context.runOnContext(v -> {
       if (!closed) {
         sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
@@ -77,7 +84,7 @@ public final class SessionManager {
     });
   }
 
-  /** The context sessions live on. */
+  /** The context of the manager's bookkeeping (sessions each have their own). */
   public Context context() {
     return context;
   }
@@ -115,13 +122,26 @@ public final class SessionManager {
 
   /** Like {@link #call} for a task that itself answers later. */
   public <T> Future<T> callAsync(Callable<Future<T>> task) {
+    return callOn(context, task);
+  }
+
+  /**
+   * Runs {@code task} on {@code target} and completes, on the caller's context, with what it
+   * answers. Runs at once when already on {@code target}.
+   */
+  static <T> Future<T> callOn(Context target, Callable<Future<T>> task) {
     Context caller = Vertx.currentContext();
-    if (caller == context) {
+    if (caller == target) {
       return invoke(task);
     }
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
+    target.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
     return promise.future();
+  }
+
+  /** Runs {@code task} on {@code session}'s context; the result comes back on the caller's. */
+  public static <T> Future<T> onSession(InteractiveSession session, Callable<T> task) {
+    return callOn(session.context(), () -> Future.succeededFuture(task.call()));
   }
 
   private static <T> Future<T> invoke(Callable<Future<T>> task) {
@@ -172,45 +192,54 @@ public final class SessionManager {
       int id = nextId++;
       // Ids are never reused, across restarts too: the counter is stored before the id is handed out.
       Future<Void> counted = journal.nextSessionId(nextId);
+      // A context of its own, on the next event loop: sessions spread over the cores.
+      Context home = ((VertxInternal) vertx).createEventLoopContext();
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents, journal);
+          new InteractiveSession(id, owner, request, vertx, home, settings, launcher, agents, views, journal);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
-      session.start();
       byId.put(id, session);
       if (request.name() != null) {
         byName.put(request.name(), session);
       }
       evictFinishedBeyondLimit();
       republish();
-      // Answered once a restarted gateway would know the session too.
-      return SessionJournal.on(context, Future.all(counted, journal.flushed(id))).map(session);
+      return onSession(session, () -> {
+        session.start();
+        return session;
+      }).compose(started ->
+          // Answered once a restarted gateway would know the session too.
+          SessionJournal.on(context, Future.all(counted, journal.flushed(id))).map(started));
     });
   }
 
   /**
    * Lists the sessions read back from the state store after a restart (live ones {@code recovering}
-   * until their agents dial back) and continues ids after every id ever handed out.
+   * until their agents dial back), each on a context of its own, and continues ids after every id
+   * ever handed out.
    */
   public Future<Void> recover(SessionRecords.Loaded loaded) {
-    return call(() -> {
+    List<Future<InteractiveSession>> restored = new ArrayList<>();
+    for (SessionRecords.SessionRecord r : loaded.sessions()) {
+      Context home = ((VertxInternal) vertx).createEventLoopContext();
+      restored.add(callOn(home, () -> Future.succeededFuture(
+          InteractiveSession.restore(r, vertx, home, settings, launcher, agents, views, journal))));
+    }
+    return Future.all(restored).compose(all -> call(() -> {
       nextId = Math.max(nextId, loaded.nextSessionId());
-      for (SessionRecords.SessionRecord r : loaded.sessions()) {
-        if (byId.containsKey(r.id())) {
-          continue;
-        }
-        InteractiveSession s = InteractiveSession.restore(r, vertx, context, settings, launcher, agents, journal);
-        byId.put(r.id(), s);
+      for (Future<InteractiveSession> f : restored) {
+        InteractiveSession s = f.result();
+        byId.put(s.id(), s);
         if (s.name() != null) {
           byName.put(s.name(), s);
         }
-        nextId = Math.max(nextId, r.id() + 1);
+        nextId = Math.max(nextId, s.id() + 1);
       }
       republish();
-      LOG.info("Recovered {} session(s) from the state store; new sessions get ids from {}", loaded.sessions().size(),
+      LOG.info("Recovered {} session(s) from the state store; new sessions get ids from {}", restored.size(),
           nextId);
       return null;
-    });
+    }));
   }
 
   /**
@@ -237,12 +266,12 @@ public final class SessionManager {
    * @return fails with a SessionException when the session cannot take it
    */
   public Future<Statement> submit(InteractiveSession session, String code, Kind kind) {
-    return callAsync(() -> session.submit(code, kind));
+    return callOn(session.context(), () -> session.submit(code, kind));
   }
 
   /** Cancels a statement of {@code session}; fails with SessionException NOT_FOUND for an unknown one. */
   public Future<Void> cancel(InteractiveSession session, int statementId) {
-    return call(() -> {
+    return onSession(session, () -> {
       session.cancel(statementId);
       return null;
     });
@@ -250,22 +279,23 @@ public final class SessionManager {
 
   /** Completion candidates from {@code session}'s driver; fails with SessionException TIMEOUT when it is slow. */
   public Future<List<String>> complete(InteractiveSession session, String code, Kind kind, int cursor) {
-    return callAsync(() -> session.complete(code, kind, cursor));
+    return callOn(session.context(), () -> session.complete(code, kind, cursor));
   }
 
   private void remove(InteractiveSession s, String reason) {
     byId.remove(s.id());
-    s.forget();
-    journal.removed(s.id());
     if (s.name() != null) {
       byName.remove(s.name(), s);
     }
     republish();
-    Future<Void> done = s.stop(reason);
-    if (!done.isComplete()) {
-      stopping.add(s);
-      done.onComplete(ar -> stopping.remove(s));
-    }
+    stopping.add(s);
+    // Stopping happens on the session's context; the bookkeeping here, once it is done.
+    s.context().runOnContext(v -> {
+      // No longer listed: its records go (after what it queued before), and it stores nothing more.
+      s.forget();
+      journal.removed(s.id());
+      s.stop(reason).onComplete(ar -> context.runOnContext(w -> stopping.remove(s)));
+    });
   }
 
   /**
@@ -285,7 +315,7 @@ public final class SessionManager {
       }
       List<Future<Void>> waiting = new ArrayList<>();
       for (InteractiveSession s : stopping) {
-        waiting.add(s.terminated());
+        waiting.add(s.terminated()); // Completed on the session's context; read only here.
       }
       return Future.join(waiting).mapEmpty();
     });

@@ -165,6 +165,6 @@ class RecoveryTest extends GatewayTestBase {
     get("/version");
     get("/sessions");
     get("/sessions/0/statements/0");
-    forgetStartUpWarnings();
+    forgetWarmUp();
   }
 }

@@ -126,13 +126,12 @@ public abstract class GatewayTestBase {
   }
 
   /**
-   * Forgets what the blocked-thread checker reported so far: for a test that starts a gateway of its
-   * own (start-up is class loading, not a blocking call), once that gateway has served requests.
+   * Forgets the blocked-thread warnings and errors logged so far: for a class's own warm-up (say, a
+   * first use of a client whose classes load on an event loop), which is not the gateway blocking.
    */
-  protected void forgetStartUpWarnings() {
-    if (blockedThreadWarnings != null) {
-      blockedThreadWarnings.list.clear();
-    }
+  protected void forgetWarmUp() {
+    blockedThreadWarnings.list.clear();
+    errors.list.clear();
   }
 
   @AfterEach
