@@ -42,7 +42,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayRestartEndToEndTest {
   private static final Path AGENT_JAR = Path.of("..", "driver-agent", "target", "sparkgate-driver-agent.jar");
-  private static final Duration START = Duration.ofSeconds(240);
+  private static final Duration START = Duration.ofSeconds(600); // two drivers at once on a loaded 2-core machine
   private static final Duration RUN = Duration.ofSeconds(180);
   /** Prints 100 numbered lines over 10 s. */
   private static final String PRINTS_FOR_TEN_SECONDS =
@@ -156,7 +156,7 @@ class GatewayRestartEndToEndTest {
     env.put("SPARKGATE_SERVER_EVENT_LOOPS", "2");
     env.put("SPARKGATE_SPARK_MASTER", "local[2]");
     env.put("SPARKGATE_AGENT_JAR", AGENT_JAR.toAbsolutePath().normalize().toString());
-    env.put("SPARKGATE_SESSION_START_TIMEOUT", "240s");
+    env.put("SPARKGATE_SESSION_START_TIMEOUT", "600s");
     env.put("SPARKGATE_RECOVERY_STATE_STORE_URL", workDir.resolve("state").toString());
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     Process p = pb.start();
