@@ -125,7 +125,7 @@ public final class Soak {
     JsonNode created = call("POST", "/sessions", "{\"kind\":\"" + kind + "\",\"conf\":{\"spark.ui.enabled\":\"false\"}}", 201);
     int id = created.get("id").asInt();
     try {
-      if (!awaitSession(id, "idle", Duration.ofMinutes(5))) {
+      if (!awaitSession(id, "idle", Duration.ofMinutes(11))) {
         return;
       }
       // A handful of statements per session; the session is deleted afterwards, so drivers churn.

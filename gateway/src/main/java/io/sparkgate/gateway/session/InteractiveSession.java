@@ -122,12 +122,12 @@ public final class InteractiveSession {
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
       SessionJournal journal) {
-    this(id, owner, request, vertx, context, settings, launcher, agents, views, journal, AgentAuth.newSecret());
+    this(id, owner, request, vertx, context, settings, launcher, agents, views, journal, AgentAuth.newSecret(), 1);
   }
 
   private InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
-      SessionJournal journal, byte[] secret) {
+      SessionJournal journal, byte[] secret, long firstEventId) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -145,7 +145,7 @@ public final class InteractiveSession {
       throw new IllegalArgumentException("a session lives on an event-loop context");
     }
     this.log = new LogRing(settings.logLines(), this::logAppended);
-    this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
+    this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), firstEventId);
     this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
     statements.onStateChange(this::store);
     long now = System.currentTimeMillis();
@@ -709,6 +709,9 @@ public final class InteractiveSession {
 
   // --- The state store --------------------------------------------------------------------------
 
+  /** How far a recovered session's push event ids jump past the last one stored. */
+  static final long PUSH_ID_GAP = 1_000_000;
+
   /** Stops storing this session (the manager removed it and deletes its records). Context only. */
   void forget() {
     checkContext();
@@ -737,7 +740,7 @@ public final class InteractiveSession {
   SessionRecords.SessionRecord record() {
     return new SessionRecords.SessionRecord(id, owner, request, secret, status.state(), status.appId(),
         status.driverLogUrl(), status.sparkUiUrl(), everIdle, finishedAt, eventSeq, lastCommandSeq,
-        statements.nextId(), List.of());
+        statements.nextId(), events.newestId(), List.of());
   }
 
   /**
@@ -748,8 +751,11 @@ public final class InteractiveSession {
   static InteractiveSession restore(SessionRecords.SessionRecord r, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
       SessionJournal journal) {
+    // Push event ids continue after the restart, past every id the crashed gateway may have handed
+    // out after its last write: a subscriber resuming with a Last-Event-ID from before the crash gets
+    // a reset (re-read the state), never another event under an id it has seen.
     InteractiveSession s = new InteractiveSession(r.id(), r.owner(), r.request(), vertx, context, settings,
-        launcher, agents, views, journal, r.secret());
+        launcher, agents, views, journal, r.secret(), r.lastPushEventId() + 1 + PUSH_ID_GAP);
     s.checkContext();
     s.recovered = true;
     s.everIdle = r.everIdle();

@@ -44,7 +44,7 @@ public final class SessionRecords {
   /** A session as stored. */
   public record SessionRecord(int id, String owner, SessionRequest request, byte[] secret, SessionState state,
       String appId, String driverLogUrl, String sparkUiUrl, boolean everIdle, long finishedAt, long lastEventSeq,
-      long lastCommandSeq, int nextStatementId, List<StatementRecord> statements) {}
+      long lastCommandSeq, int nextStatementId, long lastPushEventId, List<StatementRecord> statements) {}
 
   /**
    * A statement as stored.
@@ -61,7 +61,7 @@ public final class SessionRecords {
     SessionRequest request = new SessionRequest("warm-up", Kind.SPARK, 0, new SparkAppRequest(null, List.of("a.jar"),
         List.of(), List.of(), List.of(), "1g", 1, "1g", 1, 1, null, Map.of("spark.a", "b")));
     byte[] session = encodeSession(new SessionRecord(0, null, request, new byte[32], SessionState.IDLE, "app", null,
-        null, true, 0, 1, 1, 1, List.of()));
+        null, true, 0, 1, 1, 1, 1, List.of()));
     decodeRequest(checked(session).getJsonObject("request"));
     Statement ok = Statement.restored(0, "1", Kind.SPARK, StatementState.AVAILABLE, new StatementOutput.Ok(0,
         "{\"text/plain\":\"1\"}"), 1.0, 1, 2, 3);
@@ -92,7 +92,8 @@ public final class SessionRecords {
         .put("finishedAt", r.finishedAt())
         .put("lastEventSeq", r.lastEventSeq())
         .put("lastCommandSeq", r.lastCommandSeq())
-        .put("nextStatementId", r.nextStatementId());
+        .put("nextStatementId", r.nextStatementId())
+        .put("lastPushEventId", r.lastPushEventId());
     return o.toBuffer().getBytes();
   }
 
@@ -208,7 +209,7 @@ public final class SessionRecords {
         AgentAuth.decodeSecret(o.getString("secret")), SessionState.valueOf(o.getString("state")),
         o.getString("appId"), o.getString("driverLogUrl"), o.getString("sparkUiUrl"),
         o.getBoolean("everIdle", false), o.getLong("finishedAt", 0L), o.getLong("lastEventSeq", 0L),
-        o.getLong("lastCommandSeq", 0L), nextStatementId, statements);
+        o.getLong("lastCommandSeq", 0L), nextStatementId, o.getLong("lastPushEventId", 0L), statements);
   }
 
   private static StatementRecord decodeStatement(JsonObject o) {

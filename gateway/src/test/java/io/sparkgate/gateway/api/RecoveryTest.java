@@ -64,6 +64,8 @@ class RecoveryTest extends GatewayTestBase {
     assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
         Files.getPosixFilePermissions(record(live))), "records hold the session secret");
 
+    long lastPushId = gateway.sessions().get(live).events().newestId();
+
     // --- The gateway goes down without a word (no session is stopped) ---------------------------
     await(vertx.close());
     restartOnSameStore();
@@ -82,6 +84,11 @@ class RecoveryTest extends GatewayTestBase {
     assertEquals("2", first.getJsonObject("output").getJsonObject("data").getString("text/plain"));
     assertEquals("running", get("/sessions/" + live + "/statements/" + running).json().getString("state"));
     assertEquals("waiting", get("/sessions/" + live + "/statements/" + queued).json().getString("state"));
+    // Push event ids go on after the restart; a subscriber resuming from an id it got before the
+    // crash is told to re-read the state (a reset), never given another event under an old id.
+    io.sparkgate.gateway.session.SessionEventLog log = gateway.sessions().get(live).events();
+    assertTrue(log.oldestId() > lastPushId, log.oldestId() + " after " + lastPushId);
+    assertTrue(log.readAfter(lastPushId) instanceof io.sparkgate.gateway.session.SessionEventLog.Reset);
     // Until the agent is back, a new statement is refused with a reason, not queued into nowhere.
     Response refused = post("/sessions/" + live + "/statements", "{\"code\": \"1\"}");
     assertEquals(503, refused.status(), refused.body());
