@@ -2,7 +2,6 @@ package io.sparkgate.gateway.store;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,14 +40,17 @@ public final class RecordWriter {
 
   private final StateStore store;
   private final ExecutorService pool;
-  private final Map<String, Group> groups = new HashMap<>();
+  private final java.util.concurrent.ConcurrentMap<String, Group> groups = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger failures = new AtomicInteger();
 
-  /** One group's backlog; drained by at most one store thread at a time. */
-  private final class Group {
+  /**
+   * One group's backlog, drained by at most one store thread at a time. Lock-free, so that an event
+   * loop queueing a write never waits for a store thread (which a busy machine may have descheduled).
+   */
+  private static final class Group {
     final String name;
-    final ArrayDeque<Op> queue = new ArrayDeque<>();
-    boolean draining;
+    final java.util.concurrent.ConcurrentLinkedQueue<Op> queue = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
 
     Group(String name) {
       this.name = name;
@@ -74,7 +76,10 @@ public final class RecordWriter {
     return enqueue(group, new Op(StateStore.checkKey(key), Objects.requireNonNull(value, "value"), Promise.promise()));
   }
 
-  /** Queues the removal of {@code key} and everything below it. */
+  /**
+   * Queues the removal of {@code key} and everything below it. The group is forgotten once this is
+   * done: nothing may be queued in it afterwards (a removed session stores nothing more).
+   */
   public Future<Void> delete(String group, String key) {
     return enqueue(group, new Op(StateStore.checkKey(key), null, Promise.promise()));
   }
@@ -92,42 +97,45 @@ public final class RecordWriter {
   }
 
   private Future<Void> enqueue(String groupName, Op op) {
-    Group g;
-    boolean start;
-    synchronized (groups) {
-      g = groups.computeIfAbsent(groupName, Group::new);
-      g.queue.addLast(op);
-      start = !g.draining;
-      g.draining = true;
-    }
-    if (start) {
+    Group g = groups.computeIfAbsent(groupName, Group::new);
+    g.queue.add(op);
+    schedule(g);
+    return op.done().future();
+  }
+
+  private void schedule(Group g) {
+    if (g.draining.compareAndSet(false, true)) {
       try {
         pool.execute(() -> drain(g));
       } catch (RejectedExecutionException e) {
-        synchronized (groups) {
-          g.draining = false;
-          g.queue.remove(op);
+        Op op;
+        while ((op = g.queue.poll()) != null) {
+          op.done().tryFail(new IllegalStateException("the state store is closed"));
         }
-        op.done().fail(new IllegalStateException("the state store is closed"));
+        g.draining.set(false);
       }
     }
-    return op.done().future();
   }
 
   private void drain(Group g) {
     while (true) {
-      List<Op> batch;
-      synchronized (groups) {
-        if (g.queue.isEmpty()) {
-          g.draining = false;
-          // Keep the map small: a group with nothing queued is forgotten (a new write recreates it).
-          groups.remove(g.name, g);
+      List<Op> batch = new ArrayList<>();
+      Op op;
+      while ((op = g.queue.poll()) != null) {
+        batch.add(op);
+      }
+      if (batch.isEmpty()) {
+        g.draining.set(false);
+        // An op queued after the poll and before the flag dropped would wait forever: look again.
+        if (g.queue.isEmpty() || !g.draining.compareAndSet(false, true)) {
           return;
         }
-        batch = new ArrayList<>(g.queue);
-        g.queue.clear();
+        continue;
       }
       write(batch);
+      if (batch.stream().anyMatch(o -> o.key() != null && o.isDelete())) {
+        groups.remove(g.name, g); // The session is gone; its group would only take memory.
+      }
     }
   }
 
