@@ -1,7 +1,10 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
+import io.sparkgate.gateway.api.OpsRoutes;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.metrics.GatewayMetrics;
+import io.sparkgate.gateway.metrics.Health;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionManager;
@@ -25,8 +28,13 @@ public final class Gateway {
   private final SessionManager sessions;
   private final List<String> deployments;
   private final int port;
+  private final GatewayMetrics metrics;
+  private final Health health;
 
-  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port) {
+  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port, GatewayMetrics metrics,
+      Health health) {
+    this.metrics = metrics;
+    this.health = health;
     this.vertx = vertx;
     this.sessions = sessions;
     this.deployments = deployments;
@@ -50,15 +58,27 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
+    return start(vertx, config, agents, agentPort, sessionsContext, new GatewayMetrics());
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)}, with the meters in
+   * {@code metrics} (whose registry may also hold Vert.x's: see {@link GatewayMetrics#configure}).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
         config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents);
+        launcher, agents, metrics);
+    metrics.sessions(sessions::list);
+    Health health = readiness(vertx, config, agents);
+    OpsRoutes ops = new OpsRoutes(vertx, metrics, health);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode);
+    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode).extend(ops::mount);
     api.get().warmUp();
     String host = config.serverHost();
 
@@ -73,9 +93,29 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, List.of(id), port);
+          return new Gateway(vertx, sessions, List.of(id), port, metrics, health);
         })
         .recover(t -> sessions.shutdown().transform(ar -> Future.failedFuture(t)));
+  }
+
+  /** The gateway's meters. */
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  /** The readiness checks of GET /health/ready; parts started later (a state store) add theirs. */
+  public Health health() {
+    return health;
+  }
+
+  /** Readiness: agents can dial in, and spark-submit is there to launch drivers. */
+  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents) {
+    java.nio.file.Path submit = config.sparkHome().resolve("bin").resolve("spark-submit");
+    return new Health()
+        .register("agent-server", () -> Future.succeededFuture(agents.listening() ? null
+            : "the agent server is not listening"))
+        .register("spark", () -> vertx.executeBlocking(() -> java.nio.file.Files.isExecutable(submit) ? null
+            : submit + " is missing or not executable", false));
   }
 
   /** The port the REST API listens on. */

@@ -71,6 +71,7 @@ public final class RestApi {
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final Buffer versionJson;
+  private final List<java.util.function.Consumer<Router>> extensions = new java.util.ArrayList<>();
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -88,6 +89,12 @@ public final class RestApi {
       g.writeStringField("sparkgateVersion", SPARKGATE_VERSION);
       g.writeEndObject();
     });
+  }
+
+  /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
+  public RestApi extend(java.util.function.Consumer<Router> routes) {
+    extensions.add(routes);
+    return this;
   }
 
   /** A router serving the API; create one per event loop. */
@@ -109,6 +116,7 @@ public final class RestApi {
     router.get("/sessions/:id/statements/:sid").handler(this::getStatement);
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
+    extensions.forEach(e -> e.accept(router));
 
     router.route().failureHandler(this::failure);
     router.errorHandler(404, ctx -> error(ctx, 404, "Not found: " + ctx.request().method() + " " + path(ctx)));

@@ -68,6 +68,8 @@ public final class InteractiveSession {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
+  private final long createdNanos = System.nanoTime();
   private final LogRing log;
   private final StatementStore statements;
   private final Promise<Void> terminated = Promise.promise();
@@ -78,6 +80,7 @@ public final class InteractiveSession {
   private volatile long lastTouched;
   private volatile long lastActivity;
   private volatile long finishedAt;
+  private volatile boolean agentLinked;
 
   // Context only.
   private AgentEndpoint endpoint;
@@ -86,6 +89,7 @@ public final class InteractiveSession {
   private boolean stopping;
   private boolean killedByGateway;
   private boolean everIdle;
+  private boolean everConnected;
   private long startTimer = -1;
   private long reconnectTimer = -1;
   private long stopTimer = -1;
@@ -100,7 +104,7 @@ public final class InteractiveSession {
    * @param owner the authenticated user who created it, or null without authentication
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionObserver observer) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -111,6 +115,7 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.observer = Objects.requireNonNull(observer, "observer");
     if (!Context.isOnEventLoopThread()) {
       throw new IllegalStateException("a session is created on its event-loop context");
     }
@@ -119,7 +124,7 @@ public final class InteractiveSession {
     // requests on: they share the thread, so they cannot race with the session.
     this.contextThread = Thread.currentThread();
     this.log = new LogRing(settings.logLines());
-    this.statements = new StatementStore(settings.retainedStatements());
+    this.statements = new StatementStore(settings.retainedStatements(), observer::statementEnded);
     long now = System.currentTimeMillis();
     this.lastTouched = now;
     this.lastActivity = now;
@@ -204,6 +209,11 @@ public final class InteractiveSession {
   /** Epoch millis when the session reached a finished state; 0 while it has not. */
   public long finishedAt() {
     return finishedAt;
+  }
+
+  /** Whether its driver's agent is connected now. */
+  public boolean agentConnected() {
+    return agentLinked;
   }
 
   /** Completes when no driver process of this session is left. */
@@ -334,6 +344,7 @@ public final class InteractiveSession {
 
   /** The driver is gone (or never came): forget the agent and report termination. */
   private void release() {
+    agentLinked = false;
     if (endpoint != null) {
       agents.unregister(id);
       endpoint = null;
@@ -473,12 +484,16 @@ public final class InteractiveSession {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
+      observer.agentConnected(everConnected);
+      everConnected = true;
+      agentLinked = true;
       LOG.info("Session {}: agent connected", id);
     }
 
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
+      agentLinked = false;
       SessionState state = status.state();
       if (stopping || state.isFinished()) {
         return;
@@ -527,6 +542,9 @@ public final class InteractiveSession {
     }
     cancelTimer(startTimer);
     startTimer = -1;
+    if (!everIdle) {
+      observer.sessionReady(kind, (System.nanoTime() - createdNanos) / 1_000_000);
+    }
     everIdle = true;
     lastActivity = System.currentTimeMillis();
     String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();

@@ -38,6 +38,7 @@ public final class SessionManager {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
 
   /** Lock-free lookup by id. */
   private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
@@ -57,6 +58,16 @@ public final class SessionManager {
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
       AgentRegistry agents) {
+    this(vertx, context, settings, launcher, agents, SessionObserver.NONE);
+  }
+
+  /**
+   * @param context where sessions live; must be an event-loop context of {@code vertx}
+   * @param observer told of what sessions do (metrics)
+   */
+  public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
+      AgentRegistry agents, SessionObserver observer) {
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -163,7 +174,7 @@ public final class SessionManager {
       }
       int id = nextId++;
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents);
+          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents, observer);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
       session.start();
