@@ -1,7 +1,9 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
+import io.sparkgate.gateway.api.LivyJson;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.api.StreamSettings;
 import io.sparkgate.gateway.batch.BatchManager;
 import io.sparkgate.gateway.batch.BatchSettings;
 import io.sparkgate.gateway.launch.FileResolver;
@@ -10,6 +12,7 @@ import io.sparkgate.gateway.launch.YarnApplications;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionManager;
 import io.sparkgate.gateway.session.SessionSettings;
+import io.sparkgate.gateway.session.SessionViews;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -72,15 +75,16 @@ public final class Gateway {
         config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
             : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents);
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
         launcher.onYarn());
     FileResolver files = hadoop.files();
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
+    StreamSettings streams = StreamSettings.from(config);
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode);
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
@@ -93,7 +97,7 @@ public final class Gateway {
           return null;
         }, false)
         .compose(w -> vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort);
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops())))

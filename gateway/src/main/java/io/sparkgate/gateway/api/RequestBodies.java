@@ -68,6 +68,25 @@ final class RequestBodies {
   /** {@code POST /sessions/{id}/completion}. */
   record CompletionBody(String code, Kind kind, int cursor) {}
 
+  /**
+   * A client's message on a session's WebSocket; {@code refJson} is the client's {@code ref}
+   * (a string or a number, as JSON) or null.
+   */
+  sealed interface SocketOp {
+    String refJson();
+  }
+
+  record Submit(String code, Kind kind, String refJson) implements SocketOp {}
+
+  record Cancel(int statement, String refJson) implements SocketOp {}
+
+  record Resume(long from, String refJson) implements SocketOp {}
+
+  record Ping(String refJson) implements SocketOp {}
+
+  /** Longest {@code ref} a WebSocket client may give, in characters. */
+  static final int MAX_REF_LENGTH = 256;
+
   private final int maxNameLength;
   private final int maxCodeLength;
 
@@ -165,6 +184,73 @@ final class RequestBodies {
     String code = code(o, false);
     String kindName = optString(o, "kind", 32);
     return new StatementBody(code, kindName == null ? null : kind(kindName));
+  }
+
+  /**
+   * A WebSocket message: {@code {"op": "submit", "code", "kind", "ref"}}, {@code {"op": "cancel",
+   * "statement"}}, {@code {"op": "resume", "from"}} or {@code {"op": "ping"}}, each with an optional
+   * {@code ref}.
+   *
+   * @throws ApiError 400 naming what is wrong (see {@link #refOf} for the ref to answer it with)
+   */
+  SocketOp socketMessage(String text) {
+    ObjectNode o = object(Buffer.buffer(text));
+    // ref is read first, so that every later problem can be answered with it.
+    String ref = null;
+    JsonNode r = o.get("ref");
+    if (r != null && !r.isNull()) {
+      if (r.isTextual() && r.textValue().length() <= MAX_REF_LENGTH || r.isIntegralNumber() && r.canConvertToLong()) {
+        ref = r.toString();
+      } else {
+        throw ApiError.badRequest("ref must be a string of at most " + MAX_REF_LENGTH + " characters or an integer");
+      }
+    }
+    String op = optString(o, "op", 32);
+    if (op == null) {
+      throw ApiError.badRequest("op is required: submit, cancel, resume or ping");
+    }
+    switch (op) {
+      case "submit" -> {
+        checkFields(o, Set.of("op", "code", "kind", "ref"));
+        String kindName = optString(o, "kind", 32);
+        return new Submit(code(o, false), kindName == null ? null : kind(kindName), ref);
+      }
+      case "cancel" -> {
+        checkFields(o, Set.of("op", "statement", "ref"));
+        Integer statement = optInt(o, "statement", 0, Integer.MAX_VALUE);
+        if (statement == null) {
+          throw ApiError.badRequest("statement is required: the id of the statement to cancel");
+        }
+        return new Cancel(statement, ref);
+      }
+      case "resume" -> {
+        checkFields(o, Set.of("op", "from", "ref"));
+        JsonNode from = o.get("from");
+        if (from == null || !from.isIntegralNumber() || !from.canConvertToLong() || from.longValue() < 0) {
+          throw ApiError.badRequest("from must be a non-negative integer: the id of the last event received");
+        }
+        return new Resume(from.longValue(), ref);
+      }
+      case "ping" -> {
+        checkFields(o, Set.of("op", "ref"));
+        return new Ping(ref);
+      }
+      default -> throw ApiError.badRequest("Unknown op '" + cut(op) + "': expected submit, cancel, resume or ping");
+    }
+  }
+
+  /** The valid {@code ref} of a WebSocket message (as JSON), or null; never throws. */
+  static String refOf(String text) {
+    try {
+      JsonNode r = MAPPER.readTree(text).get("ref");
+      if (r != null && (r.isTextual() && r.textValue().length() <= MAX_REF_LENGTH
+          || r.isIntegralNumber() && r.canConvertToLong())) {
+        return r.toString();
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not JSON: no ref.
+    }
+    return null;
   }
 
   /** The body of {@code POST /sessions/{id}/completion}. */

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}/log                     ?from&amp;size
  * GET    /sessions/{id}/statements              ?from&amp;size
  * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
- * GET    /sessions/{id}/statements/{sid}
+ * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
  * POST   /sessions/{id}/completion
  * GET    /batches                               ?from&amp;size
@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  * GET    /batches/{id}/log                      ?from&amp;size
  * DELETE /batches/{id}                          kills the application
  * </pre>
+ *
+ * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
+ * configured, {@link Cors} answers preflights and marks answers to pages of those origins.
  *
  * <p>Reads are served from the sessions' published values on the event loop that took the request:
  * no lock, no hop, no wait (a statement's JSON is rendered once per change and then only written).
@@ -83,6 +86,9 @@ public final class RestApi {
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final Buffer versionJson;
+  private final StreamSettings streamSettings;
+  private final Cors cors;
+  private final StreamRoutes streams;
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -90,21 +96,25 @@ public final class RestApi {
    * @param maxCodeLength longest statement code accepted, in characters
    */
   public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
-    this(vertx, sessions, null, null, maxBodyBytes, maxNameLength, maxCodeLength);
+    this(vertx, sessions, null, null, maxBodyBytes, maxNameLength, maxCodeLength, StreamSettings.defaults());
   }
 
   /**
    * @param batches the batches, or null to serve sessions only
    * @param files resolves and checks the files requests name, or null to take them as given
+   * @param streamSettings the push streams' and long-poll's settings, and the CORS origins
    */
   public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
-      int maxNameLength, int maxCodeLength) {
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
     this.files = files;
     this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
     this.maxBodyBytes = maxBodyBytes;
+    this.streamSettings = streamSettings;
+    this.cors = new Cors(streamSettings.allowedOrigins());
+    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
     this.versionJson = LivyJson.render(g -> {
       g.writeStartObject();
       g.writeStringField("version", LIVY_API_VERSION);
@@ -119,6 +129,9 @@ public final class RestApi {
     // Every POST body is read whole, up to the limit, whatever its content type (Livy clients
     // often send JSON without one, or as form data).
     BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes).setMergeFormAttributes(false);
+    if (cors.enabled()) {
+      router.route().handler(cors);
+    }
 
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
@@ -132,6 +145,7 @@ public final class RestApi {
     router.get("/sessions/:id/statements/:sid").handler(this::getStatement);
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
+    streams.mount(router);
     if (batches != null) {
       router.get("/batches").handler(this::listBatches);
       router.post("/batches").handler(body).handler(this::createBatch);
@@ -161,6 +175,16 @@ public final class RestApi {
     RequestBodies.object(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     bodies.statement(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     LivyJson.message("warm");
+    io.sparkgate.gateway.session.SessionEventLog.warmUp();
+    try {
+      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
+      Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
+      Class.forName(SessionSocket.class.getName());
+      Class.forName(LongPoll.class.getName());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   // --- Handlers ---------------------------------------------------------------------------------
@@ -266,6 +290,39 @@ public final class RestApi {
   private void getStatement(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
     Statement st = statement(ctx, s);
+    long waitMillis = waitMillis(ctx);
+    if (waitMillis > 0 && !st.state().isFinal()) {
+      LongPoll.await(vertx, s, st.id(), waitMillis, ctx.request()).onSuccess(now -> {
+        if (now == null) {
+          error(ctx, 404, "Statement " + st.id() + " is no longer kept in session " + s.id() + ".");
+        } else {
+          sendStatement(ctx, now);
+        }
+      });
+      return;
+    }
+    sendStatement(ctx, st);
+  }
+
+  /** {@code ?wait=S} in milliseconds, capped by sparkgate.statement.max-wait; 0 without it. */
+  private long waitMillis(RoutingContext ctx) {
+    String raw = ctx.request().getParam("wait");
+    if (raw == null) {
+      return 0;
+    }
+    double seconds;
+    try {
+      seconds = Double.parseDouble(raw.strip());
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (!(seconds >= 0) || Double.isInfinite(seconds) || raw.strip().length() > 20) {
+      throw ApiError.badRequest("wait must be a non-negative number of seconds, not '" + cut(raw) + "'");
+    }
+    return (long) Math.min(seconds * 1000, streamSettings.maxWait().toMillis());
+  }
+
+  private static void sendStatement(RoutingContext ctx, Statement st) {
     if (st.executionMicros() > 0) {
       // Outside Livy's JSON, which clients parse strictly: the driver's own time, for benchmarks.
       ctx.response().putHeader(EXECUTION_MICROS_HEADER, Long.toString(st.executionMicros()));
@@ -290,6 +347,11 @@ public final class RestApi {
 
   /** The session named by the path, touched (a client called it); 404 when unknown or not a number. */
   private InteractiveSession session(RoutingContext ctx) {
+    return findSession(sessions, ctx);
+  }
+
+  /** As {@link #session(RoutingContext)}, for the other route classes. */
+  static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
     Integer id = parseId(raw);
@@ -304,6 +366,11 @@ public final class RestApi {
   }
 
   private static Statement statement(RoutingContext ctx, InteractiveSession s) {
+    return findStatement(ctx, s);
+  }
+
+  /** The statement named by the path; 404 when unknown, no longer kept, or not a number. */
+  static Statement findStatement(RoutingContext ctx, InteractiveSession s) {
     String raw = ctx.pathParam("sid");
     Integer id = parseId(raw);
     Statement st = id == null ? null : s.statement(id);
@@ -413,7 +480,7 @@ public final class RestApi {
     return cut(ctx.request().path());
   }
 
-  private static String cut(String s) {
+  static String cut(String s) {
     if (s == null) {
       return "";
     }
