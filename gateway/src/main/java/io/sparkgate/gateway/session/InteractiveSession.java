@@ -273,6 +273,14 @@ public final class InteractiveSession {
     public void exited(int code, boolean killedByGateway) {
       onDriverExit(code, killedByGateway);
     }
+
+    @Override
+    public void infoChanged(io.sparkgate.gateway.launch.AppInfo info) {
+      // YARN's facts about the application: its id before the agent reports, the driver's log.
+      SessionStatus now = status;
+      status = new SessionStatus(now.state(), info.appId(), info.driverLogUrl(),
+          now.sparkUiUrl() != null ? now.sparkUiUrl() : info.sparkUiUrl());
+    }
   }
 
   private void onStartTimeout() {
