@@ -58,7 +58,9 @@ public final class Gateway {
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode);
+    RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
+        config.confBlacklist(), config.localDirWhitelist());
+    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode, options);
     api.get().warmUp();
     String host = config.serverHost();
 

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgate.gateway.launch.SparkAppRequest;
 import io.sparkgate.gateway.session.Kind;
 import io.sparkgate.gateway.session.SessionRequest;
+import io.sparkgate.gateway.session.SessionTimeout;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ final class RequestBodies {
 
   private static final Set<String> SESSION_FIELDS = Set.of("kind", "proxyUser", "jars", "pyFiles", "files",
       "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue", "name",
-      "conf", "heartbeatTimeoutInSecond");
+      "conf", "heartbeatTimeoutInSecond", "ttl", "idleTimeout");
   private static final Set<String> STATEMENT_FIELDS = Set.of("code", "kind");
   private static final Set<String> COMPLETION_FIELDS = Set.of("code", "kind", "cursor");
 
@@ -64,10 +65,23 @@ final class RequestBodies {
 
   private final int maxNameLength;
   private final int maxCodeLength;
+  private final Set<String> blacklistedConf;
+  private final List<java.nio.file.Path> localDirs;
 
   RequestBodies(int maxNameLength, int maxCodeLength) {
+    this(maxNameLength, maxCodeLength, Set.of(), List.of());
+  }
+
+  /**
+   * @param blacklistedConf Spark properties a request may not set (the operator's
+   *     {@code spark-blacklist.conf}, as in Livy)
+   * @param localDirs directories local files of a session must be in; empty: not checked
+   */
+  RequestBodies(int maxNameLength, int maxCodeLength, Set<String> blacklistedConf, List<java.nio.file.Path> localDirs) {
     this.maxNameLength = maxNameLength;
     this.maxCodeLength = maxCodeLength;
+    this.blacklistedConf = Set.copyOf(blacklistedConf);
+    this.localDirs = List.copyOf(localDirs);
   }
 
   /** The body of {@code POST /sessions}. */
@@ -79,6 +93,11 @@ final class RequestBodies {
     String name = optString(o, "name", maxNameLength);
     if (name != null && name.isBlank()) {
       throw ApiError.badRequest("name must not be blank");
+    }
+    if (name != null && name.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      // Paths take a session's id or its name: an all-digit name would read as an id.
+      throw ApiError.badRequest("name must not be all digits (\"" + cut(name) + "\"): /sessions/{id} would read"
+          + " it as a session id");
     }
     SparkAppRequest app = new SparkAppRequest(
         optNonEmpty(o, "proxyUser"),
@@ -94,7 +113,8 @@ final class RequestBodies {
         optNonEmpty(o, "queue"),
         conf(o));
     Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
-    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
+    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, timeout(o, "ttl"),
+        timeout(o, "idleTimeout"), app);
   }
 
   /** The body of {@code POST /sessions/{id}/statements}. */
@@ -196,6 +216,30 @@ final class RequestBodies {
     return s;
   }
 
+  /** A Livy time string ({@code "30m"}), or a number of milliseconds, as Livy's mapper takes it. */
+  private static SessionTimeout timeout(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    String text;
+    if (n.isTextual()) {
+      text = n.textValue();
+    } else if (n.isIntegralNumber() && n.canConvertToLong()) {
+      text = n.asText();
+    } else {
+      throw ApiError.badRequest(field + " must be a string such as \"30m\", not " + describe(n));
+    }
+    if (text.length() > 32) {
+      throw ApiError.badRequest(field + " has " + text.length() + " characters, more than the 32 allowed");
+    }
+    try {
+      return SessionTimeout.parse(text);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw ApiError.badRequest(field + " " + (e instanceof ArithmeticException ? "is too large" : e.getMessage()));
+    }
+  }
+
   private static String optNonEmpty(ObjectNode o, String field) {
     String s = optString(o, field, MAX_ITEM_LENGTH);
     if (s != null && s.isBlank()) {
@@ -239,7 +283,7 @@ final class RequestBodies {
     return (int) v;
   }
 
-  private static List<String> pathList(ObjectNode o, String field) {
+  private List<String> pathList(ObjectNode o, String field) {
     JsonNode n = o.get(field);
     if (n == null || n.isNull()) {
       return List.of();
@@ -267,12 +311,46 @@ final class RequestBodies {
         // spark-submit takes these as one comma-separated list.
         throw ApiError.badRequest(field + " entries must not contain a comma: \"" + cut(s) + "\"");
       }
+      checkLocal(field, s);
       out.add(s);
     }
     return out;
   }
 
-  private static Map<String, String> conf(ObjectNode o) {
+  /**
+   * As Livy's Session.resolveURI when a local-dir whitelist is configured: a path without a scheme
+   * must be absolute, and a local one (no scheme, or {@code file:}) must lie in a whitelisted
+   * directory.
+   */
+  private void checkLocal(String field, String path) {
+    if (localDirs.isEmpty()) {
+      return;
+    }
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(path);
+    } catch (java.net.URISyntaxException e) {
+      throw ApiError.badRequest(field + " holds \"" + cut(path) + "\", which is not a path or URI");
+    }
+    String local;
+    if (uri.getScheme() == null) {
+      local = uri.getPath();
+      if (local == null || !local.startsWith("/")) {
+        throw ApiError.badRequest(field + ": path '" + cut(path) + "' must be absolute");
+      }
+    } else if (uri.getScheme().equals("file")) {
+      local = uri.getPath();
+    } else {
+      return;
+    }
+    java.nio.file.Path p = java.nio.file.Path.of(local == null ? "" : local).normalize();
+    if (localDirs.stream().noneMatch(p::startsWith)) {
+      throw ApiError.badRequest(field + ": local path " + cut(path) + " cannot be added to user sessions"
+          + " (not in sparkgate.session.local-dir-whitelist)");
+    }
+  }
+
+  private Map<String, String> conf(ObjectNode o) {
     JsonNode n = o.get("conf");
     if (n == null || n.isNull()) {
       return Map.of();
@@ -294,6 +372,10 @@ final class RequestBodies {
       }
       if (RESERVED_CONF.contains(key) || key.startsWith(RESERVED_PREFIX)) {
         throw ApiError.badRequest("conf key " + key + " is set by the gateway and cannot be given in a request");
+      }
+      if (blacklistedConf.contains(key)) {
+        throw ApiError.badRequest("conf key " + key + " is blacklisted by the operator (spark-blacklist.conf) and"
+            + " cannot be set in a request");
       }
       JsonNode v = e.getValue();
       String value;

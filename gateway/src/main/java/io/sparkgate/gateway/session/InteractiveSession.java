@@ -74,6 +74,7 @@ public final class InteractiveSession {
   /** The event-loop thread of {@link #context}; all state changes happen on it. */
   private final Thread contextThread;
 
+  private final long createdAt;
   private volatile SessionStatus status;
   private volatile long lastTouched;
   private volatile long lastActivity;
@@ -84,7 +85,6 @@ public final class InteractiveSession {
   private DriverProcess driver;
   private boolean launching;
   private boolean stopping;
-  private boolean killedByGateway;
   private boolean everIdle;
   private long startTimer = -1;
   private long reconnectTimer = -1;
@@ -121,6 +121,7 @@ public final class InteractiveSession {
     this.log = new LogRing(settings.logLines());
     this.statements = new StatementStore(settings.retainedStatements());
     long now = System.currentTimeMillis();
+    this.createdAt = now;
     this.lastTouched = now;
     this.lastActivity = now;
     this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
@@ -189,6 +190,11 @@ public final class InteractiveSession {
   /** Records that a client called the session (any REST call on it); see heartbeatTimeoutInSecond. */
   public void touch() {
     lastTouched = System.currentTimeMillis();
+  }
+
+  /** Epoch millis when the session was created; its ttl counts from here. */
+  public long createdAt() {
+    return createdAt;
   }
 
   /** Epoch millis of the last client call on the session. */
@@ -280,8 +286,9 @@ public final class InteractiveSession {
     note("The driver exited with code " + code + ".");
     SessionState state = status.state();
     if (state == SessionState.SHUTTING_DOWN) {
-      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
-          "the session was stopped");
+      // As Livy's InteractiveSession: a stopped session is dead whatever its driver's exit (Livy
+      // keeps success and killed for batches).
+      finish(SessionState.DEAD, "the session was stopped");
     } else if (!state.isFinished()) {
       LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
       finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");
@@ -327,7 +334,6 @@ public final class InteractiveSession {
 
   private void killDriver(Duration grace) {
     if (driver != null && driver.isAlive()) {
-      killedByGateway = true;
       driver.kill(grace);
     }
   }
@@ -583,9 +589,12 @@ public final class InteractiveSession {
       s = s.running(now); // The start event was lost to a cut connection; the result says it ran.
     }
     Statement ended;
-    if (s.state() == StatementState.CANCELLING || r.status() == Event.Status.CANCELLED) {
-      // As Livy: once cancelling, the statement ends cancelled whatever the code did.
+    if (r.status() == Event.Status.CANCELLED) {
       ended = s.ended(StatementState.CANCELLED, null, now);
+    } else if (s.state() == StatementState.CANCELLING) {
+      // As Livy: once cancelling, the statement ends cancelled; but the code finished before the
+      // cancel took hold, so its output is kept, as Livy's REPL keeps it.
+      ended = s.ended(StatementState.CANCELLED, output(s, r), now, r.executionMicros());
     } else if (r.status() == Event.Status.OK) {
       ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now,
           r.executionMicros());
@@ -597,6 +606,12 @@ public final class InteractiveSession {
     statements.replace(ended);
     lastActivity = now;
     settleBusy();
+  }
+
+  private static StatementOutput output(Statement s, Event.StatementResult r) {
+    return r.status() == Event.Status.OK
+        ? new StatementOutput.Ok(s.id(), checkedData(r.dataJson()))
+        : new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback());
   }
 
   private void onCompletion(Event.Completion c) {
