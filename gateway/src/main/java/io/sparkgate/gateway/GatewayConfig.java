@@ -172,7 +172,8 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> SESSION_SWEEP_INTERVAL = register(ConfigEntry.duration(
       "sparkgate.session.sweep-interval", "1s", 50,
       "How often sessions are checked for idle and heartbeat timeouts and ended sessions are"
-          + " removed."));
+          + " removed (Livy: livy.server.heartbeat-watchdog.interval).")
+      .alias("livy.server.heartbeat-watchdog.interval"));
 
   public static final ConfigEntry<Integer> SESSION_LOG_LINES = register(ConfigEntry.intRange(
       "sparkgate.session.log-lines", "200", 1, 100_000,

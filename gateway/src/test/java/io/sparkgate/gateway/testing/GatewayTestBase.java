@@ -65,6 +65,11 @@ public abstract class GatewayTestBase {
     return Map.of();
   }
 
+  /** This class's gateway config from {@code settings}; override to load it from files instead. */
+  protected GatewayConfig config(Map<String, String> settings) throws Exception {
+    return GatewayConfig.of(settings, Map.of());
+  }
+
   /** Vert.x options with the blocked-thread checker at 100 ms. */
   public static VertxOptions strictOptions() {
     return new VertxOptions()
@@ -102,7 +107,7 @@ public abstract class GatewayTestBase {
     s.put("sparkgate.server.max-request-body", "64k");
     s.put("sparkgate.statement.max-code-length", "20000");
     s.putAll(settings());
-    GatewayConfig config = GatewayConfig.of(s, Map.of());
+    GatewayConfig config = config(s);
     vertx = Vertx.vertx(strictOptions());
     agents = new FakeAgents();
     gateway = await(Gateway.start(vertx, config, agents, 45_999));
