@@ -126,8 +126,11 @@ class LivyCompatibilityTest extends GatewayTestBase {
     assertEquals(RestApi.LIVY_API_VERSION, v.getString("version"));
     assertTrue(v.getString("sparkgateVersion").startsWith("0."), v.encode());
     for (String field : List.of("user", "revision", "branch", "date", "url")) {
-      assertFalse(v.getString(field).isBlank(), field + " in " + v);
+      assertFalse(v.getString(field).isBlank() || v.getString(field).contains("${"), field + " in " + v);
     }
+    // Filled in by the build (git-commit-id, the build timestamp) when built from a checkout.
+    assertTrue(v.getString("revision").matches("[0-9a-f]{40}|unknown"), v.encode());
+    assertTrue(v.getString("date").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ|unknown"), v.encode());
   }
 
   @Test
