@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkgate.gateway.testing.FakeAgents;
 import io.sparkgate.gateway.testing.GatewayTestBase;
+import io.sparkgate.gateway.testing.LivyShapes;
 import io.sparkgate.proto.Event;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;

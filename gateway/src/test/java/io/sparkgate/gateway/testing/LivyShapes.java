@@ -1,4 +1,4 @@
-package io.sparkgate.gateway.api;
+package io.sparkgate.gateway.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,11 +23,11 @@ import java.util.Set;
  * compared; the fields Livy may also send as null are listed apart. Maps whose keys are the user's
  * ({@code conf}, an output's {@code data}) are compared as objects, not key by key.
  */
-final class LivyShapes {
+public final class LivyShapes {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  static final String SESSION = """
+  public static final String SESSION = """
       {"id": 0, "name": "nightly", "appId": "application_1700000000000_0001", "owner": "alice",
        "proxyUser": "bob", "state": "idle", "kind": "pyspark",
        "appInfo": {"driverLogUrl": "http://nm:8042/node/containerlogs/container_1/alice",
@@ -37,34 +37,47 @@ final class LivyShapes {
        "conf": {"spark.sql.shuffle.partitions": "4"}, "archives": ["a.zip"], "files": ["f.txt"],
        "heartbeatTimeoutInSecond": 60, "jars": ["/opt/a.jar"], "numExecutors": 2, "pyFiles": ["p.py"],
        "queue": "default"}""";
-  static final Set<String> SESSION_NULLABLE = Set.of("name", "appId", "owner", "proxyUser", "driverLogUrl",
+  public static final Set<String> SESSION_NULLABLE = Set.of("name", "appId", "owner", "proxyUser", "driverLogUrl",
       "sparkUiUrl", "ttl", "idleTimeout", "driverMemory", "executorMemory", "queue");
 
-  static final String STATEMENT = """
+  public static final String STATEMENT = """
       {"id": 0, "code": "1 + 1", "state": "available",
        "output": {"status": "ok", "execution_count": 0, "data": {"text/plain": "2"}},
        "progress": 1.0, "started": 1700000000000, "completed": 1700000000100}""";
-  static final String STATEMENT_ERROR_OUTPUT = """
+  public static final String STATEMENT_ERROR_OUTPUT = """
       {"status": "error", "execution_count": 1, "ename": "NameError", "evalue": "name 'x' is not defined",
        "traceback": ["Traceback (most recent call last):\\n"]}""";
-  static final Set<String> STATEMENT_NULLABLE = Set.of("output");
+  public static final Set<String> STATEMENT_NULLABLE = Set.of("output");
 
-  static final String LOG = """
+  public static final String LOG = """
       {"id": 0, "from": 0, "total": 2, "log": ["a", "b"]}""";
-  static final String STATE = """
+  public static final String STATE = """
       {"id": 0, "state": "idle"}""";
-  static final String VERSION = """
+  public static final String VERSION = """
       {"version": "0.8.0-incubating", "user": "builder", "revision": "0123456789abcdef",
        "branch": "branch-0.8", "date": "2023-07-01T00:00:00Z", "url": "https://github.com/apache/incubator-livy"}""";
-  static final String MESSAGE = """
+  public static final String MESSAGE = """
       {"msg": "deleted"}""";
+
+  /**
+   * Livy 0.8's batch ({@code BatchSessionView}): for the batches feature's routes. Its list is
+   * {@code {"from", "total", "sessions": [...]}} as the interactive one.
+   */
+  public static final String BATCH = """
+      {"id": 0, "name": "pi", "owner": "alice", "proxyUser": "bob", "state": "success",
+       "appId": "application_1700000000000_0002",
+       "appInfo": {"driverLogUrl": "http://nm:8042/node/containerlogs/container_2/alice",
+                   "sparkUiUrl": "http://rm:8088/proxy/application_1700000000000_0002/"},
+       "log": ["stdout: ", "stderr: "]}""";
+  public static final Set<String> BATCH_NULLABLE = Set.of("name", "owner", "proxyUser", "appId", "driverLogUrl",
+      "sparkUiUrl");
 
   /** Maps whose keys are the user's. */
   private static final Set<String> FREE_MAPS = Set.of("conf", "data");
 
   private LivyShapes() {}
 
-  static JsonNode parse(String json) {
+  public static JsonNode parse(String json) {
     try {
       return JSON.readTree(json);
     } catch (IOException e) {
@@ -77,7 +90,7 @@ final class LivyShapes {
    * the sample's JSON type (or null where {@code nullable} says Livy sends null too), followed by
    * {@code extra} fields of Sparkgate's own only.
    */
-  static void assertShape(String sample, String ours, Set<String> nullable, String... extra) {
+  public static void assertShape(String sample, String ours, Set<String> nullable, String... extra) {
     List<String> problems = new ArrayList<>();
     JsonNode theirs = parse(sample);
     JsonNode mine = parse(ours);
@@ -151,7 +164,7 @@ final class LivyShapes {
   }
 
   /** A list object ({@code from/total/sessions}, {@code total_statements/statements}) around {@code element}. */
-  static void assertList(String ours, List<String> fields, String elementsField, String element, Set<String> nullable) {
+  public static void assertList(String ours, List<String> fields, String elementsField, String element, Set<String> nullable) {
     JsonNode mine = parse(ours);
     assertEquals(fields, names(mine), ours);
     for (String f : fields) {
