@@ -119,6 +119,11 @@ public abstract class GatewayTestBase {
     get("/sessions");
     post("/sessions", "{\"kind\": 1}");
     get("/sessions/0/statements/0");
+    // And one session's launch and deletion: the first launch loads the launcher's classes on an
+    // event loop, which a cold JVM on a busy machine can make take longer than the guard allows.
+    int warm = createSession("{\"kind\": \"sql\", \"name\": \"warm-up\"}");
+    delete("/sessions/" + warm);
+    awaitTrue("the warm-up session to be gone", () -> get("/sessions/" + warm).status() == 404);
     blockedThreadWarnings = captureBlockedThreadWarnings();
     errors = new ListAppender<>();
     errors.start();
