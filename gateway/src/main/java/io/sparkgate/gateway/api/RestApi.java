@@ -1,5 +1,9 @@
 package io.sparkgate.gateway.api;
 
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchRequest;
+import io.sparkgate.gateway.batch.BatchSession;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.SessionException;
 import io.sparkgate.gateway.session.SessionManager;
@@ -35,10 +39,19 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}/log                     ?from&amp;size
  * GET    /sessions/{id}/statements              ?from&amp;size&amp;order=desc
  * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
- * GET    /sessions/{id}/statements/{sid}
+ * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
  * POST   /sessions/{id}/completion
+ * GET    /batches                               ?from&amp;size
+ * POST   /batches                               201, Location: /batches/{id}
+ * GET    /batches/{id}
+ * GET    /batches/{id}/state
+ * GET    /batches/{id}/log                      ?from&amp;size
+ * DELETE /batches/{id}                          kills the application
  * </pre>
+ *
+ * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
+ * configured, {@link Cors} answers preflights and marks answers to pages of those origins.
  *
  * <p>Every {@code {id}} is a session's id or its name, as in Livy. A request whose {@code Accept}
  * header asks for a Livy API version other than {@value #LIVY_API_REVISION}
@@ -72,18 +85,13 @@ public final class RestApi {
   private static final java.util.regex.Pattern LIVY_ACCEPT =
       java.util.regex.Pattern.compile("application/vnd\\.livy\\.v([^+]*).*", java.util.regex.Pattern.DOTALL);
 
-  /**
-   * What a session limit is answered with, the Spark properties a request may not set, and the
-   * directories a session's local files must be in (empty: not checked).
-   */
-  public record Options(int sessionLimitStatus, java.util.Set<String> confBlacklist,
-      List<java.nio.file.Path> localDirWhitelist) {
-    /** Livy's 400 at the limit, nothing blacklisted, local files not checked. */
-    public static final Options DEFAULTS = new Options(400, java.util.Set.of(), List.of());
+  /** What a session limit is answered with, and the Spark properties a request may not set. */
+  public record Options(int sessionLimitStatus, java.util.Set<String> confBlacklist) {
+    /** Livy's 400 at the limit, nothing blacklisted. */
+    public static final Options DEFAULTS = new Options(400, java.util.Set.of());
 
     public Options {
       confBlacklist = java.util.Set.copyOf(confBlacklist);
-      localDirWhitelist = List.copyOf(localDirWhitelist);
     }
   }
 
@@ -96,10 +104,15 @@ public final class RestApi {
 
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final BatchManager batches;
+  private final FileResolver files;
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final int sessionLimitStatus;
   private final Buffer versionJson;
+  private final StreamSettings streamSettings;
+  private final Cors cors;
+  private final StreamRoutes streams;
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -107,17 +120,33 @@ public final class RestApi {
    * @param maxCodeLength longest statement code accepted, in characters
    */
   public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
-    this(vertx, sessions, maxBodyBytes, maxNameLength, maxCodeLength, Options.DEFAULTS);
+    this(vertx, sessions, null, null, maxBodyBytes, maxNameLength, maxCodeLength, StreamSettings.defaults());
   }
 
-  /** As above, with Livy's operator settings in {@code options}. */
-  public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength,
-      Options options) {
+  /**
+   * @param batches the batches, or null to serve sessions only
+   * @param files resolves and checks the files requests name, or null to take them as given
+   * @param streamSettings the push streams' and long-poll's settings, and the CORS origins
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings,
+        Options.DEFAULTS);
+  }
+
+  /** As above, with a Livy operator's settings in {@code options}. */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options) {
     this.vertx = vertx;
     this.sessions = sessions;
-    this.bodies = new RequestBodies(maxNameLength, maxCodeLength, options.confBlacklist(), options.localDirWhitelist());
+    this.batches = batches;
+    this.files = files;
+    this.bodies = new RequestBodies(maxNameLength, maxCodeLength, options.confBlacklist());
     this.maxBodyBytes = maxBodyBytes;
     this.sessionLimitStatus = options.sessionLimitStatus();
+    this.streamSettings = streamSettings;
+    this.cors = new Cors(streamSettings.allowedOrigins());
+    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
     this.versionJson = LivyJson.version(LIVY_API_VERSION, BUILD);
   }
 
@@ -127,6 +156,9 @@ public final class RestApi {
     // Every POST body is read whole, up to the limit, whatever its content type (Livy clients
     // often send JSON without one, or as form data).
     BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes).setMergeFormAttributes(false);
+    if (cors.enabled()) {
+      router.route().handler(cors);
+    }
 
     router.route().handler(this::checkApiVersion);
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
@@ -142,6 +174,15 @@ public final class RestApi {
     router.get("/sessions/:id/statements/:sid").handler(this::getStatement);
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
+    streams.mount(router);
+    if (batches != null) {
+      router.get("/batches").handler(this::listBatches);
+      router.post("/batches").handler(body).handler(this::createBatch);
+      router.get("/batches/:id").handler(ctx -> ok(ctx, LivyJson.batch(batch(ctx))));
+      router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx))));
+      router.get("/batches/:id/log").handler(this::batchLog);
+      router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+    }
 
     router.route().failureHandler(this::failure);
     router.errorHandler(404, ctx -> error(ctx, 404, "Not found: " + ctx.request().method() + " " + path(ctx)));
@@ -163,6 +204,16 @@ public final class RestApi {
     RequestBodies.object(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     bodies.statement(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     LivyJson.message("warm");
+    io.sparkgate.gateway.session.SessionEventLog.warmUp();
+    try {
+      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
+      Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
+      Class.forName(SessionSocket.class.getName());
+      Class.forName(LongPoll.class.getName());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   // --- Handlers ---------------------------------------------------------------------------------
@@ -188,7 +239,8 @@ public final class RestApi {
   }
 
   private void createSession(RoutingContext ctx) {
-    SessionRequest request = bodies.session(ctx.body().buffer());
+    SessionRequest parsed = bodies.session(ctx.body().buffer());
+    SessionRequest request = files == null ? parsed : parsed.withApp(resolved(() -> files.resolve(parsed.app())));
     respond(ctx, sessions.create(request, null), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
@@ -212,11 +264,61 @@ public final class RestApi {
 
   private void log(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
-    List<String> lines = s.log().lines();
+    log(ctx, s.id(), s.log().lines());
+  }
+
+  private void log(RoutingContext ctx, int id, List<String> lines) {
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
     // Without from, the last `size` lines, as Livy.
     int from = ctx.request().getParam("from") == null ? Math.max(0, lines.size() - size) : queryInt(ctx, "from", 0);
-    ok(ctx, LivyJson.log(s.id(), from, lines.size(), page(lines, from, size)));
+    ok(ctx, LivyJson.log(id, from, lines.size(), page(lines, from, size)));
+  }
+
+  private void listBatches(RoutingContext ctx) {
+    int from = queryInt(ctx, "from", 0);
+    int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
+    List<BatchSession> all = batches.list();
+    ok(ctx, LivyJson.batches(from, all.size(), page(all, from, size)));
+  }
+
+  private void createBatch(RoutingContext ctx) {
+    BatchRequest parsed = bodies.batch(ctx.body().buffer());
+    BatchRequest request = files == null ? parsed
+        : resolved(() -> parsed.withFiles(files.resolve("file", parsed.file()), files.resolve(parsed.app())));
+    respond(ctx, batches.create(request, null), b -> {
+      ctx.response().putHeader(HttpHeaders.LOCATION, "/batches/" + b.id());
+      send(ctx, 201, LivyJson.batch(b));
+    });
+  }
+
+  private void batchLog(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    log(ctx, b.id(), b.log().lines());
+  }
+
+  private void deleteBatch(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    respond(ctx, batches.delete(b.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  /** The batch named by the path; 404 when unknown or not a number. */
+  private BatchSession batch(RoutingContext ctx) {
+    String raw = ctx.pathParam("id");
+    Integer id = parseId(raw);
+    BatchSession b = id == null ? null : batches.get(id);
+    if (b == null) {
+      throw ApiError.notFound("Batch '" + cut(raw) + "' not found.");
+    }
+    return b;
+  }
+
+  /** Runs a file resolution; its refusal is the client's 400. */
+  private static <T> T resolved(java.util.function.Supplier<T> resolution) {
+    try {
+      return resolution.get();
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest(e.getMessage());
+    }
   }
 
   private void listStatements(RoutingContext ctx) {
@@ -253,6 +355,39 @@ public final class RestApi {
   private void getStatement(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
     Statement st = statement(ctx, s);
+    long waitMillis = waitMillis(ctx);
+    if (waitMillis > 0 && !st.state().isFinal()) {
+      LongPoll.await(vertx, s, st.id(), waitMillis, ctx.request()).onSuccess(now -> {
+        if (now == null) {
+          error(ctx, 404, "Statement " + st.id() + " is no longer kept in session " + s.id() + ".");
+        } else {
+          sendStatement(ctx, now);
+        }
+      });
+      return;
+    }
+    sendStatement(ctx, st);
+  }
+
+  /** {@code ?wait=S} in milliseconds, capped by sparkgate.statement.max-wait; 0 without it. */
+  private long waitMillis(RoutingContext ctx) {
+    String raw = ctx.request().getParam("wait");
+    if (raw == null) {
+      return 0;
+    }
+    double seconds;
+    try {
+      seconds = Double.parseDouble(raw.strip());
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (!(seconds >= 0) || Double.isInfinite(seconds) || raw.strip().length() > 20) {
+      throw ApiError.badRequest("wait must be a non-negative number of seconds, not '" + cut(raw) + "'");
+    }
+    return (long) Math.min(seconds * 1000, streamSettings.maxWait().toMillis());
+  }
+
+  private static void sendStatement(RoutingContext ctx, Statement st) {
     if (st.executionMicros() > 0) {
       // Outside Livy's JSON, which clients parse strictly: the driver's own time, for benchmarks.
       ctx.response().putHeader(EXECUTION_MICROS_HEADER, Long.toString(st.executionMicros()));
@@ -280,6 +415,11 @@ public final class RestApi {
    * called it); 404 when unknown.
    */
   private InteractiveSession session(RoutingContext ctx) {
+    return findSession(sessions, ctx);
+  }
+
+  /** As {@link #session(RoutingContext)}, for the other route classes. */
+  static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
     if (raw != null && !raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
@@ -296,6 +436,11 @@ public final class RestApi {
   }
 
   private static Statement statement(RoutingContext ctx, InteractiveSession s) {
+    return findStatement(ctx, s);
+  }
+
+  /** The statement named by the path; 404 when unknown, no longer kept, or not a number. */
+  static Statement findStatement(RoutingContext ctx, InteractiveSession s) {
     String raw = ctx.pathParam("sid");
     Integer id = parseId(raw);
     Statement st = id == null ? null : s.statement(id);
@@ -406,7 +551,7 @@ public final class RestApi {
     return cut(ctx.request().path());
   }
 
-  private static String cut(String s) {
+  static String cut(String s) {
     if (s == null) {
       return "";
     }

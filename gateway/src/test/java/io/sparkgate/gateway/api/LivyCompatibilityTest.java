@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * {@link FakeAgents} (a real driver cannot be made to finish, cancel or idle on cue): every object
  * replayed against Livy's shape ({@link LivyShapes}), session names in paths, {@code order=desc},
  * the per-session {@code ttl} and {@code idleTimeout}, the operator's conf blacklist and local-dir
- * whitelist, {@code /version}, and the 406 of an unknown API version.
+ * whitelist, {@code /version}, and the 406 of an unknown API version. Batches are replayed too
+ * (their driver is {@link io.sparkgate.gateway.testing.FakeSpark}'s script).
  */
 class LivyCompatibilityTest extends GatewayTestBase {
 
@@ -31,7 +32,7 @@ class LivyCompatibilityTest extends GatewayTestBase {
   protected Map<String, String> settings() {
     return Map.of(
         "sparkgate.session.conf-blacklist", "spark.driver.extraJavaOptions, spark.yarn.jars",
-        "sparkgate.session.local-dir-whitelist", "/opt/allowed",
+        "sparkgate.file.local-dir-whitelist", "/opt/allowed",
         "sparkgate.session.state-retain", "1h");
   }
 
@@ -100,6 +101,21 @@ class LivyCompatibilityTest extends GatewayTestBase {
 
     LivyShapes.assertShape(LivyShapes.MESSAGE, post("/sessions/" + id + "/statements/0/cancel", "").body(), Set.of());
     LivyShapes.assertShape(LivyShapes.MESSAGE, delete("/sessions/" + id).body(), Set.of());
+  }
+
+  @Test
+  void aBatchHasLivysFieldsAndTypes() {
+    Response created = post("/batches", "{\"file\": \"/opt/allowed/pi.jar\", \"className\": \"org.example.Pi\","
+        + " \"name\": \"pi\", \"conf\": {\"spark.test.behaviour\": \"exit0\"}}");
+    assertEquals(201, created.status(), created.body());
+    LivyShapes.assertShape(LivyShapes.BATCH, created.body(), LivyShapes.BATCH_NULLABLE);
+    int id = created.json().getInteger("id");
+    awaitTrue("the batch to succeed", () -> "success".equals(get("/batches/" + id + "/state").json().getString("state")));
+    LivyShapes.assertShape(LivyShapes.BATCH, get("/batches/" + id).body(), LivyShapes.BATCH_NULLABLE);
+    LivyShapes.assertShape(LivyShapes.STATE, get("/batches/" + id + "/state").body(), Set.of());
+    LivyShapes.assertShape(LivyShapes.LOG, get("/batches/" + id + "/log").body(), Set.of());
+    LivyShapes.assertList(get("/batches").body(), List.of("from", "total", "sessions"), "sessions", LivyShapes.BATCH,
+        LivyShapes.BATCH_NULLABLE);
   }
 
   @Test
