@@ -164,7 +164,8 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> YARN_POLL_INTERVAL = register(ConfigEntry.duration(
       "sparkgate.yarn.poll-interval", "200ms", 50,
       "How often the ResourceManager is asked about the gateway's running applications (one call"
-          + " for all of them); a batch shows its application's end within about this long."));
+          + " for all of them); a batch shows its application's end within about this long (Livy:"
+          + " livy.server.yarn.poll-interval).").alias("livy.server.yarn.poll-interval"));
 
   public static final ConfigEntry<String> YARN_SPARK_JARS = register(ConfigEntry.string(
       "sparkgate.yarn.spark-jars", "",
