@@ -65,6 +65,11 @@ public abstract class GatewayTestBase {
     return Map.of();
   }
 
+  /** This class's gateway config from {@code settings}; override to load it from files instead. */
+  protected GatewayConfig config(Map<String, String> settings) throws Exception {
+    return GatewayConfig.of(settings, Map.of());
+  }
+
   /** Vert.x options with the blocked-thread checker at 100 ms. */
   public static VertxOptions strictOptions() {
     return new VertxOptions()
@@ -115,7 +120,7 @@ public abstract class GatewayTestBase {
     s.put("sparkgate.server.max-request-body", "64k");
     s.put("sparkgate.statement.max-code-length", "20000");
     s.putAll(settings());
-    GatewayConfig config = GatewayConfig.of(s, Map.of());
+    GatewayConfig config = config(s);
     vertx = createVertx();
     agents = new FakeAgents();
     gateway = await(startGateway(config));
@@ -127,6 +132,11 @@ public abstract class GatewayTestBase {
     get("/sessions");
     post("/sessions", "{\"kind\": 1}");
     get("/sessions/0/statements/0");
+    // And one session's launch and deletion: the first launch loads the launcher's classes on an
+    // event loop, which a cold JVM on a busy machine can make take longer than the guard allows.
+    int warm = createSession("{\"kind\": \"sql\", \"name\": \"warm-up\"}");
+    delete("/sessions/" + warm);
+    awaitTrue("the warm-up session to be gone", () -> get("/sessions/" + warm).status() == 404);
     warmUp();
     blockedThreadWarnings = captureBlockedThreadWarnings();
     errors = new ListAppender<>();
