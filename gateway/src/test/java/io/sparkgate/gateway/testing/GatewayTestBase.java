@@ -65,6 +65,14 @@ public abstract class GatewayTestBase {
     return Map.of();
   }
 
+  /**
+   * How long one event-loop task may run before the test fails: 100 ms. A class whose tests move a
+   * volume that makes single syscalls slow on a shared 2-core machine may allow more, saying why.
+   */
+  protected long maxEventLoopMillis() {
+    return 100;
+  }
+
   /** Vert.x options with the blocked-thread checker at 100 ms. */
   public static VertxOptions strictOptions() {
     return new VertxOptions()
@@ -103,7 +111,7 @@ public abstract class GatewayTestBase {
     s.put("sparkgate.statement.max-code-length", "20000");
     s.putAll(settings());
     GatewayConfig config = GatewayConfig.of(s, Map.of());
-    vertx = Vertx.vertx(strictOptions());
+    vertx = Vertx.vertx(strictOptions().setMaxEventLoopExecuteTime(maxEventLoopMillis()));
     agents = new FakeAgents();
     gateway = await(Gateway.start(vertx, config, agents, 45_999));
     client = WebClient.create(vertx);
