@@ -105,7 +105,9 @@ class SessionSocketTest extends GatewayTestBase {
   private Socket connect(String path, int refusedStatus) {
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gateway.port()).setURI(path);
     try {
-      return new Socket(sockets.connect(o).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS));
+      // The handlers are set as the socket opens, on its event loop: the gateway sends the kept
+      // events at once, and a message that arrives before a handler is set is dropped.
+      return sockets.connect(o).map(Socket::new).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
     } catch (Exception e) {
       assertTrue(String.valueOf(e.getCause()).contains(Integer.toString(refusedStatus)), e.toString());
       return null;
@@ -226,7 +228,8 @@ class SessionSocketTest extends GatewayTestBase {
     int id = link.sessionId;
     Socket s = connect(id);
     JsonObject idle = s.until(sessionState("idle"));
-    post("/sessions/" + id + "/statements", "{\"code\":\"1\"}");
+    Response posted = post("/sessions/" + id + "/statements", "{\"code\":\"1\"}");
+    assertEquals(201, posted.status(), posted.body());
     JsonObject submitted = s.until(m -> "statement".equals(m.getString("event")));
     s.send("{\"op\":\"resume\",\"from\":" + idle.getLong("id") + "}");
     // Everything after the idle event again, in order: the statement, then busy.
