@@ -199,6 +199,16 @@ public final class RestApi {
     return router;
   }
 
+  /** Checks a WebSocket handshake; see {@link StreamRoutes#handshake}. For the HTTP server. */
+  public void webSocketHandshake(io.vertx.core.http.ServerWebSocketHandshake handshake) {
+    streams.handshake(handshake);
+  }
+
+  /** Serves an accepted WebSocket; see {@link StreamRoutes#socket}. For the HTTP server. */
+  public void webSocket(io.vertx.core.http.ServerWebSocket socket) {
+    streams.socket(socket);
+  }
+
   /**
    * Loads and initializes the JSON and routing machinery on the calling thread, so that the first
    * request does not pay for class loading on an event loop. Call off the event loops.
@@ -214,7 +224,15 @@ public final class RestApi {
     LivyJson.message("warm");
     io.sparkgate.gateway.session.SessionEventLog.warmUp();
     try {
-      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      for (String op : List.of("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}",
+          "{\"op\":\"cancel\",\"statement\":1,\"ref\":1}", "{\"op\":\"resume\",\"from\":1}", "{\"op\":\"ping\"}")) {
+        bodies.socketMessage(op);
+      }
+      try {
+        bodies.socketMessage("{\"op\":\"bad\"}");
+      } catch (ApiError expected) {
+        RequestBodies.refOf("{\"ref\":1}");
+      }
       Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
       Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
       Class.forName(SessionSocket.class.getName());

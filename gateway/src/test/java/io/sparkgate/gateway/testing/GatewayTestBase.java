@@ -70,6 +70,14 @@ public abstract class GatewayTestBase {
     return GatewayConfig.of(settings, Map.of());
   }
 
+  /**
+   * How long one event-loop task may run before the test fails: 100 ms. A class whose tests move a
+   * volume that makes single syscalls slow on a shared 2-core machine may allow more, saying why.
+   */
+  protected long maxEventLoopMillis() {
+    return 100;
+  }
+
   /** Vert.x options with the blocked-thread checker at 100 ms. */
   public static VertxOptions strictOptions() {
     return new VertxOptions()
@@ -95,7 +103,7 @@ public abstract class GatewayTestBase {
 
   /** This class's Vert.x; {@link #strictOptions()} unless overridden. */
   protected Vertx createVertx() {
-    return Vertx.vertx(strictOptions());
+    return Vertx.vertx(strictOptions().setMaxEventLoopExecuteTime(maxEventLoopMillis()));
   }
 
   /** Starts this class's gateway on {@link #vertx} with {@link #agents}; override to wire it otherwise. */
