@@ -78,7 +78,7 @@ public final class AgentServer implements AgentRegistry {
   private EventLoopGroup group;
   private boolean ownsGroup;
   private boolean holdAgents;
-  private Channel serverChannel;
+  private volatile Channel serverChannel;
 
   public AgentServer(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -202,6 +202,12 @@ public final class AgentServer implements AgentRegistry {
         ch.close();
       }
     }
+  }
+
+  @Override
+  public boolean listening() {
+    io.netty.channel.Channel ch = serverChannel;
+    return ch != null && ch.isActive();
   }
 
   public synchronized Future<Void> close() {

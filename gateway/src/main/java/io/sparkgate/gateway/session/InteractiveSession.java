@@ -64,6 +64,8 @@ public final class InteractiveSession {
   private final SessionSettings settings;
   private final SparkApplication app;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
+  private final long createdNanos = System.nanoTime();
   private final LogRing log;
   private final SessionEventLog events;
   private final SessionViews views;
@@ -75,15 +77,18 @@ public final class InteractiveSession {
   /** Whether a task that publishes new log lines is on its way to the context. */
   private final AtomicBoolean logPending = new AtomicBoolean();
 
+  private final long createdAt;
   private volatile SessionStatus status;
   private volatile long lastTouched;
   private volatile long lastActivity;
   private volatile long finishedAt;
+  private volatile boolean agentLinked;
 
   // Context only.
   private AgentEndpoint endpoint;
   private boolean stopping;
   private boolean everIdle;
+  private boolean everConnected;
   private long startTimer = -1;
   private long reconnectTimer = -1;
   private long stopTimer = -1;
@@ -114,20 +119,22 @@ public final class InteractiveSession {
    * @param context the session's own event-loop context: every change happens there
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views) {
-    this(id, owner, request, vertx, context, settings, launcher, agents, views, SessionJournal.OFF);
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
+      SessionObserver observer) {
+    this(id, owner, request, vertx, context, settings, launcher, agents, views, observer, SessionJournal.OFF);
   }
 
   /** As above, storing the session's changes in {@code journal} (recovery on). */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
-      SessionJournal journal) {
-    this(id, owner, request, vertx, context, settings, launcher, agents, views, journal, AgentAuth.newSecret(), 1);
+      SessionObserver observer, SessionJournal journal) {
+    this(id, owner, request, vertx, context, settings, launcher, agents, views, observer, journal,
+        AgentAuth.newSecret(), 1);
   }
 
   private InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
-      SessionJournal journal, byte[] secret, long firstEventId) {
+      SessionObserver observer, SessionJournal journal, byte[] secret, long firstEventId) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -138,6 +145,7 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.views = Objects.requireNonNull(views, "views");
     this.journal = Objects.requireNonNull(journal, "journal");
     this.secret = secret.clone();
@@ -146,9 +154,11 @@ public final class InteractiveSession {
     }
     this.log = new LogRing(settings.logLines(), this::logAppended);
     this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), firstEventId);
-    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
+    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
+        observer::statementEnded);
     statements.onStateChange(this::store);
     long now = System.currentTimeMillis();
+    this.createdAt = now;
     this.lastTouched = now;
     this.lastActivity = now;
     this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
@@ -227,6 +237,11 @@ public final class InteractiveSession {
     lastTouched = System.currentTimeMillis();
   }
 
+  /** Epoch millis when the session was created; its ttl counts from here. */
+  public long createdAt() {
+    return createdAt;
+  }
+
   /** Epoch millis of the last client call on the session. */
   public long lastTouched() {
     return lastTouched;
@@ -240,6 +255,11 @@ public final class InteractiveSession {
   /** Epoch millis when the session reached a finished state; 0 while it has not. */
   public long finishedAt() {
     return finishedAt;
+  }
+
+  /** Whether its driver's agent is connected now. */
+  public boolean agentConnected() {
+    return agentLinked;
   }
 
   /** Completes when no driver process of this session is left. */
@@ -292,6 +312,14 @@ public final class InteractiveSession {
     public void exited(int code, boolean killedByGateway) {
       onDriverExit(code, killedByGateway);
     }
+
+    @Override
+    public void infoChanged(io.sparkgate.gateway.launch.AppInfo info) {
+      // YARN's facts about the application: its id before the agent reports, the driver's log.
+      SessionStatus now = status;
+      status = new SessionStatus(now.state(), info.appId(), info.driverLogUrl(),
+          now.sparkUiUrl() != null ? now.sparkUiUrl() : info.sparkUiUrl());
+    }
   }
 
   private void onStartTimeout() {
@@ -312,8 +340,9 @@ public final class InteractiveSession {
     note("The driver exited with code " + code + ".");
     SessionState state = status.state();
     if (state == SessionState.SHUTTING_DOWN) {
-      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
-          "the session was stopped");
+      // As Livy's InteractiveSession: a stopped session is dead whatever its driver's exit (Livy
+      // keeps success and killed for batches).
+      finish(SessionState.DEAD, "the session was stopped");
     } else if (!state.isFinished()) {
       LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
       finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");
@@ -385,6 +414,7 @@ public final class InteractiveSession {
 
   /** The driver is gone (or never came): forget the agent and report termination. */
   private void release() {
+    agentLinked = false;
     if (endpoint != null) {
       agents.unregister(id);
       endpoint = null;
@@ -558,6 +588,9 @@ public final class InteractiveSession {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
+      observer.agentConnected(everConnected);
+      everConnected = true;
+      agentLinked = true;
       LOG.info("Session {}: agent connected", id);
       if (status.state() == SessionState.RECOVERING && everIdle) {
         note("The driver dialled back after a gateway restart.");
@@ -569,6 +602,7 @@ public final class InteractiveSession {
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
+      agentLinked = false;
       SessionState state = status.state();
       if (recovered && stopping && !state.isFinished()) {
         endRecovered(SessionState.SUCCESS);
@@ -645,6 +679,9 @@ public final class InteractiveSession {
     }
     cancelTimer(startTimer);
     startTimer = -1;
+    if (!everIdle) {
+      observer.sessionReady(kind, (System.nanoTime() - createdNanos) / 1_000_000);
+    }
     everIdle = true;
     lastActivity = System.currentTimeMillis();
     String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();
@@ -750,12 +787,12 @@ public final class InteractiveSession {
    */
   static InteractiveSession restore(SessionRecords.SessionRecord r, Vertx vertx, Context context,
       SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
-      SessionJournal journal) {
+      SessionObserver observer, SessionJournal journal) {
     // Push event ids continue after the restart, past every id the crashed gateway may have handed
     // out after its last write: a subscriber resuming with a Last-Event-ID from before the crash gets
     // a reset (re-read the state), never another event under an id it has seen.
     InteractiveSession s = new InteractiveSession(r.id(), r.owner(), r.request(), vertx, context, settings,
-        launcher, agents, views, journal, r.secret(), r.lastPushEventId() + 1 + PUSH_ID_GAP);
+        launcher, agents, views, observer, journal, r.secret(), r.lastPushEventId() + 1 + PUSH_ID_GAP);
     s.checkContext();
     s.recovered = true;
     s.everIdle = r.everIdle();
