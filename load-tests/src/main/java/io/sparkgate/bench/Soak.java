@@ -279,7 +279,7 @@ public final class Soak {
 
   // --- The gateway process --------------------------------------------------------------------------
 
-  /** Heap used after a full GC, in KB, from jcmd; with the drivers the gateway runs. */
+  /** Heap used after a full GC (all generations), in KB, from jcmd; with the drivers the gateway runs. */
   private void sampleHeap(int minute) {
     if (gatewayPid <= 0) {
       return;
@@ -287,8 +287,15 @@ public final class Soak {
     try {
       exec("jcmd", Long.toString(gatewayPid), "GC.run");
       String info = exec("jcmd", Long.toString(gatewayPid), "GC.heap_info");
+      // Every generation's "total NK, used NK" (young and old; metaspace is reported otherwise).
       Matcher m = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
-      String used = m.find() ? m.group(2) : "?";
+      long sum = 0;
+      boolean found = false;
+      while (m.find()) {
+        sum += Long.parseLong(m.group(2));
+        found = true;
+      }
+      String used = found ? Long.toString(sum) : "?";
       heapSeries.add(String.format("| %d | %s | %d | %d | %d |", minute, used, driversOfGateway(),
           statements.get(), sessionsDone.get()));
     } catch (Exception e) {
