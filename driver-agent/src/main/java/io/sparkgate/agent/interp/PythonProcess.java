@@ -399,6 +399,11 @@ final class PythonProcess {
    * How the process ended: waits (bounded) for it to exit and for its last stderr lines. The first
    * caller computes it; later ones get the same text.
    */
+  /** How the process ended (waits, bounded, for its exit); for a process that is no longer {@link #isAlive()}. */
+  String deathReport() {
+    return awaitDeathReport();
+  }
+
   private synchronized String awaitDeathReport() {
     if (deathReport == null) {
       deathReport = ChildProcesses.deathReport(process, "Python", stopReason, stderrPump, stderrTail, true);

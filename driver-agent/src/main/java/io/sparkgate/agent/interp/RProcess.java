@@ -430,6 +430,11 @@ final class RProcess {
    * How the process ended: waits (bounded) for it to exit and for its last stderr lines (left out
    * when it was asked to exit). The first caller computes it; later ones get the same text.
    */
+  /** How the process ended (waits, bounded, for its exit); for a process that is no longer {@link #isAlive()}. */
+  String deathReport() {
+    return awaitDeathReport();
+  }
+
   private synchronized String awaitDeathReport() {
     if (deathReport == null) {
       deathReport = ChildProcesses.deathReport(process, "R", stopReason, stderrPump, stderrTail, !closing);

@@ -27,7 +27,8 @@ public record SessionSettings(
     int logLines,
     int retainedStatements,
     long maxOutputBytes,
-    int sqlMaxRows) {
+    int sqlMaxRows,
+    Duration cancelGrace) {
 
   /** Completion requests one session may have waiting for its agent. */
   public static final int MAX_PENDING_COMPLETIONS = 16;
@@ -58,6 +59,7 @@ public record SessionSettings(
         config.get(GatewayConfig.SESSION_LOG_LINES),
         config.get(GatewayConfig.STATEMENT_RETAINED),
         config.get(GatewayConfig.STATEMENT_MAX_OUTPUT_BYTES),
-        config.get(GatewayConfig.SQL_MAX_ROWS));
+        config.get(GatewayConfig.SQL_MAX_ROWS),
+        config.get(GatewayConfig.STATEMENT_CANCEL_GRACE));
   }
 }
