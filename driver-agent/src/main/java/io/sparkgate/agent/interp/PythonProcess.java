@@ -181,9 +181,9 @@ final class PythonProcess {
     return process.pid();
   }
 
-  /** Whether the channel is still open: the process runs and can take statements. */
+  /** Whether the process runs and its channel is open: it can take statements. */
   boolean isAlive() {
-    return !ended;
+    return !ended && process.isAlive(); // the process may be gone before its channel's end is read
   }
 
   /**

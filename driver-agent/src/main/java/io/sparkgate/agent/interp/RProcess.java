@@ -189,9 +189,9 @@ final class RProcess {
     return process.pid();
   }
 
-  /** Whether the channel is still open: the process runs and can take statements. */
+  /** Whether the process runs and its channel is open: it can take statements. */
   boolean isAlive() {
-    return !ended;
+    return !ended && process.isAlive(); // the process may be gone before its channel's end is read
   }
 
   /** Whether a statement is running (its result has not completed). */

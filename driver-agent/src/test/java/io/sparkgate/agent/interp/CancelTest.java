@@ -7,13 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgate.agent.EventLog;
 import io.sparkgate.agent.StatementRunner;
 import io.sparkgate.proto.Event;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -34,9 +29,6 @@ import org.junit.jupiter.api.Test;
  * runner had to give up on does not spin for the rest of the test run.
  */
 class CancelTest {
-  private static final Path VENV = Paths.get(System.getProperty("user.home"), ".cache", "sparkgate", "pyspark-4.2.0");
-  private static final Path PYTHON = VENV.resolve("bin").resolve("python");
-  private static final Path SPARK_HOME = VENV.resolve("lib").resolve("python3.11").resolve("site-packages").resolve("pyspark");
   /** When the thread is stopped (the process killed). */
   private static final Duration GRACE = Duration.ofSeconds(2);
   /**
@@ -58,14 +50,8 @@ class CancelTest {
 
   @BeforeAll
   static void startInterpreters() throws Exception {
-    assertTrue(Files.isExecutable(PYTHON), "the provisioned Python is missing: " + PYTHON);
     spark = TestSpark.start("CancelTest");
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("SPARK_HOME", SPARK_HOME.toString());
-    env.put("PYSPARK_PYTHON", PYTHON.toString());
-    interpreters = new InterpreterRegistry()
-        .registerStarted(spark.scala)
-        .register(PythonInterpreter.KIND, () -> new PythonInterpreter(spark.spark, CapturedOutput.DEFAULT_LIMIT_BYTES, env));
+    interpreters = spark.registryWithPython();
   }
 
   @AfterAll
