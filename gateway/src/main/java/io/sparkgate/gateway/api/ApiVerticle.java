@@ -16,6 +16,7 @@ public final class ApiVerticle extends VerticleBase {
   private final Supplier<RestApi> api;
   private final String host;
   private final int port;
+  private final int maxWebSocketMessage;
   private HttpServer server;
 
   /**
@@ -23,9 +24,15 @@ public final class ApiVerticle extends VerticleBase {
    *     share one free port
    */
   public ApiVerticle(Supplier<RestApi> api, String host, int port) {
+    this(api, host, port, HttpServerOptions.DEFAULT_MAX_WEBSOCKET_MESSAGE_SIZE);
+  }
+
+  /** @param maxWebSocketMessage largest WebSocket message a client may send (a bigger one closes it, 1009) */
+  public ApiVerticle(Supplier<RestApi> api, String host, int port, int maxWebSocketMessage) {
     this.api = Objects.requireNonNull(api, "api");
     this.host = Objects.requireNonNull(host, "host");
     this.port = port;
+    this.maxWebSocketMessage = maxWebSocketMessage;
   }
 
   @Override
@@ -33,9 +40,13 @@ public final class ApiVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)
         .setPort(port)
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        .setMaxWebSocketMessageSize(maxWebSocketMessage);
+    RestApi rest = api.get();
     return vertx.createHttpServer(options)
-        .requestHandler(api.get().router())
+        .requestHandler(rest.router())
+        .webSocketHandshakeHandler(rest::webSocketHandshake)
+        .webSocketHandler(rest::webSocket)
         .listen()
         .onSuccess(s -> server = s);
   }

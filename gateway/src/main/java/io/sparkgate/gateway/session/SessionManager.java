@@ -6,9 +6,9 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -24,10 +24,13 @@ import org.slf4j.LoggerFactory;
  * names), lookup, paging, deletion, and the sweep that stops sessions nobody uses (the idle timeout,
  * each session's heartbeatTimeoutInSecond) and forgets ended ones after a while.
  *
- * <p><b>Threading.</b> Every session, and the manager's own bookkeeping, live on one Vert.x context
- * (the manager's). Lookups ({@link #get}, {@link #list}, {@link #total}) are lock-free from any
- * thread. Changes are made on the context: {@link #call} runs a task there and delivers its result
- * back on the caller's context.
+ * <p><b>Threading.</b> The manager's own bookkeeping (ids, names, the limit, the sweep) lives on
+ * one Vert.x context, the manager's. Each session lives on an event-loop context of its own, taken
+ * round-robin from Vert.x's event loops when it is created, so that sessions (and their agents'
+ * connections, which the agent server places on the same loop) spread over every core. Lookups
+ * ({@link #get}, {@link #list}, {@link #total}) are lock-free from any thread. Changes are made on
+ * the context that owns them: {@link #call} runs a task on the manager's, the session operations
+ * on the session's, and each delivers its result back on the caller's context.
  */
 public final class SessionManager {
 
@@ -38,30 +41,43 @@ public final class SessionManager {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionViews views;
+  private final SessionObserver observer;
 
   /** Lock-free lookup by id. */
   private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
   /** The listed sessions by id, republished whole on every change (rare next to reads). */
   private volatile List<InteractiveSession> ordered = List.of();
 
+  /** Lock-free lookup by name; changed on the context only. */
+  private final Map<String, InteractiveSession> byName = new ConcurrentHashMap<>();
+
   // Context only.
-  private final Map<String, InteractiveSession> byName = new HashMap<>();
-  /** Deleted sessions whose driver has not exited yet: they still count against the limit. */
-  private final Set<InteractiveSession> stopping = new HashSet<>();
+  /** Deleted sessions: listed (shutting_down) until their driver is gone, then forgotten. */
+  private final Set<InteractiveSession> deleting = new HashSet<>();
   private int nextId;
   private long sweepTimer = -1;
   private boolean closed;
 
   /**
-   * @param context where sessions live; must be an event-loop context of {@code vertx}
+   * @param context where the manager's bookkeeping lives; an event-loop context of {@code vertx}
+   * @param views how session events render sessions and statements (the REST JSON)
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
-      AgentRegistry agents) {
+      AgentRegistry agents, SessionViews views) {
+    this(vertx, context, settings, launcher, agents, views, SessionObserver.NONE);
+  }
+
+  /** As above, with {@code observer} told what sessions do (metrics). */
+  public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
+      AgentRegistry agents, SessionViews views, SessionObserver observer) {
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.views = Objects.requireNonNull(views, "views");
     context.runOnContext(v -> {
       if (!closed) {
         sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
@@ -69,7 +85,7 @@ public final class SessionManager {
     });
   }
 
-  /** The context sessions live on. */
+  /** The context of the manager's bookkeeping (sessions each have their own). */
   public Context context() {
     return context;
   }
@@ -83,6 +99,11 @@ public final class SessionManager {
   /** Session {@code id}, or null. */
   public InteractiveSession get(int id) {
     return byId.get(id);
+  }
+
+  /** The listed session named {@code name}, or null. */
+  public InteractiveSession get(String name) {
+    return byName.get(name);
   }
 
   /** The sessions listed now, by id. */
@@ -107,13 +128,26 @@ public final class SessionManager {
 
   /** Like {@link #call} for a task that itself answers later. */
   public <T> Future<T> callAsync(Callable<Future<T>> task) {
+    return callOn(context, task);
+  }
+
+  /**
+   * Runs {@code task} on {@code target} and completes, on the caller's context, with what it
+   * answers. Runs at once when already on {@code target}.
+   */
+  static <T> Future<T> callOn(Context target, Callable<Future<T>> task) {
     Context caller = Vertx.currentContext();
-    if (caller == context) {
+    if (caller == target) {
       return invoke(task);
     }
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
+    target.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
     return promise.future();
+  }
+
+  /** Runs {@code task} on {@code session}'s context; the result comes back on the caller's. */
+  public static <T> Future<T> onSession(InteractiveSession session, Callable<T> task) {
+    return callOn(session.context(), () -> Future.succeededFuture(task.call()));
   }
 
   private static <T> Future<T> invoke(Callable<Future<T>> task) {
@@ -140,18 +174,19 @@ public final class SessionManager {
    *     or the name is taken (BAD_REQUEST, as Livy)
    */
   public Future<InteractiveSession> create(SessionRequest request, String owner) {
-    return call(() -> {
+    return callAsync(() -> {
       if (closed) {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "The gateway is shutting down");
       }
-      int alive = stopping.size();
+      // Deleted sessions stay listed (shutting_down) until their driver is gone: they count.
+      int alive = 0;
       for (InteractiveSession s : byId.values()) {
         if (!s.state().isFinished()) {
           alive++;
         }
       }
       if (alive >= settings.maxSessions()) {
-        throw new SessionException(SessionException.Reason.UNAVAILABLE, "Rejected: " + alive
+        throw new SessionException(SessionException.Reason.SESSION_LIMIT, "Rejected: " + alive
             + " sessions are alive, the most this gateway runs at once; delete one or retry later");
       }
       String unsupported = request.kind() == null ? null : launcher.unsupported(request.kind());
@@ -162,24 +197,29 @@ public final class SessionManager {
         throw SessionException.badRequest("Duplicate session name: " + request.name());
       }
       int id = nextId++;
+      // A context of its own, on the next event loop: sessions spread over the cores.
+      Context home = ((VertxInternal) vertx).createEventLoopContext();
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents);
+          new InteractiveSession(id, owner, request, vertx, home, settings, launcher, agents, views, observer);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
-      session.start();
       byId.put(id, session);
       if (request.name() != null) {
         byName.put(request.name(), session);
       }
       evictFinishedBeyondLimit();
       republish();
-      return session;
+      return onSession(session, () -> {
+        session.start();
+        return session;
+      });
     });
   }
 
   /**
-   * Deletes session {@code id}: it is no longer listed, and its driver is told to stop (killed
-   * after the stop grace). Answers at once; the driver ends in the background.
+   * Deletes session {@code id}: its driver is told to stop (killed after the stop grace); the
+   * session stays listed as {@code shutting_down} until the driver is gone, and is then forgotten
+   * (as Livy's SessionManager.delete). Answers at once; the driver ends in the background.
    *
    * @return fails with SessionException NOT_FOUND for an unknown id
    */
@@ -195,18 +235,34 @@ public final class SessionManager {
   }
 
   /**
+   * Stops session {@code id} as Livy's {@code POST /sessions/{id}/stop}: its driver is told to
+   * stop, and the session stays listed in its final state ({@code dead}) for the state-retain time.
+   *
+   * @return completes when the driver is gone; fails with SessionException NOT_FOUND for an unknown id
+   */
+  public Future<Void> stop(int id, String reason) {
+    return callAsync(() -> {
+      InteractiveSession s = byId.get(id);
+      if (s == null) {
+        throw SessionException.notFound("Session '" + id + "' not found.");
+      }
+      return callOn(s.context(), () -> s.stop(reason));
+    });
+  }
+
+  /**
    * Queues {@code code} in {@code session}; the statement starts {@code waiting}.
    *
    * @param kind the statement's kind, or null for the session's
    * @return fails with a SessionException when the session cannot take it
    */
   public Future<Statement> submit(InteractiveSession session, String code, Kind kind) {
-    return call(() -> session.submit(code, kind));
+    return onSession(session, () -> session.submit(code, kind));
   }
 
   /** Cancels a statement of {@code session}; fails with SessionException NOT_FOUND for an unknown one. */
   public Future<Void> cancel(InteractiveSession session, int statementId) {
-    return call(() -> {
+    return onSession(session, () -> {
       session.cancel(statementId);
       return null;
     });
@@ -214,19 +270,26 @@ public final class SessionManager {
 
   /** Completion candidates from {@code session}'s driver; fails with SessionException TIMEOUT when it is slow. */
   public Future<List<String>> complete(InteractiveSession session, String code, Kind kind, int cursor) {
-    return callAsync(() -> session.complete(code, kind, cursor));
+    return callOn(session.context(), () -> session.complete(code, kind, cursor));
   }
 
+  /** Stops {@code s} and forgets it once its driver is gone; it is listed until then. */
   private void remove(InteractiveSession s, String reason) {
-    byId.remove(s.id());
-    if (s.name() != null) {
-      byName.remove(s.name(), s);
+    if (!deleting.add(s)) {
+      return;
     }
-    republish();
-    Future<Void> done = s.stop(reason);
-    if (!done.isComplete()) {
-      stopping.add(s);
-      done.onComplete(ar -> stopping.remove(s));
+    // Stopping happens on the session's context; forgetting it here, once its driver is gone.
+    s.context().runOnContext(v -> s.stop(reason).onComplete(ar -> context.runOnContext(w -> forget(s))));
+  }
+
+  /** Manager's context only. */
+  private void forget(InteractiveSession s) {
+    deleting.remove(s);
+    if (byId.remove(s.id(), s)) {
+      if (s.name() != null) {
+        byName.remove(s.name(), s);
+      }
+      republish();
     }
   }
 
@@ -246,8 +309,8 @@ public final class SessionManager {
         remove(s, "the gateway is shutting down");
       }
       List<Future<Void>> waiting = new ArrayList<>();
-      for (InteractiveSession s : stopping) {
-        waiting.add(s.terminated());
+      for (InteractiveSession s : deleting) {
+        waiting.add(s.terminated()); // Completed on the session's context; read only here.
       }
       return Future.join(waiting).mapEmpty();
     });
@@ -267,6 +330,13 @@ public final class SessionManager {
     }
   }
 
+  /**
+   * One session's timeouts, as Livy 0.9's SessionManager.collectGarbage and SessionHeartbeatWatchdog:
+   * an ended session is forgotten after the state-retain time; a live one is stopped (and then
+   * forgotten) when no client called it for its heartbeatTimeoutInSecond, and, when the timeout
+   * check is on (and the session is not busy, unless busy sessions are checked too), when it ran no
+   * statement for its idleTimeout (else the gateway's idle timeout) or has lived longer than its ttl.
+   */
   private void sweep(InteractiveSession s, long now, long retain, long idle) {
     SessionState state = s.state();
     if (state.isFinished()) {
@@ -276,13 +346,28 @@ public final class SessionManager {
       }
       return;
     }
+    if (state == SessionState.SHUTTING_DOWN) {
+      return;
+    }
     int heartbeat = s.request().heartbeatTimeoutSeconds();
     if (heartbeat > 0 && now - s.lastTouched() > heartbeat * 1000L) {
       LOG.info("Session {}: no client call for {} s (heartbeatTimeoutInSecond); stopping it", s.id(), heartbeat);
       remove(s, "no client called it for " + heartbeat + "s (heartbeatTimeoutInSecond)");
-    } else if (idle > 0 && state != SessionState.BUSY && now - s.lastActivity() > idle) {
+      return;
+    }
+    if (!settings.timeoutCheck() || (state == SessionState.BUSY && settings.timeoutCheckSkipBusy())) {
+      return;
+    }
+    SessionTimeout own = s.request().idleTimeout();
+    long idleLimit = own != null ? own.duration().toMillis() : idle;
+    SessionTimeout ttl = s.request().ttl();
+    if (idleLimit > 0 && now - s.lastActivity() > idleLimit) {
       LOG.info("Session {}: idle for {} ms; stopping it", s.id(), now - s.lastActivity());
-      remove(s, "idle for longer than " + settings.idleTimeout().toSeconds() + "s");
+      remove(s, "idle for longer than " + (own != null ? own.text() + " (idleTimeout)"
+          : settings.idleTimeout().toSeconds() + "s"));
+    } else if (ttl != null && now - s.createdAt() > ttl.duration().toMillis()) {
+      LOG.info("Session {}: older than its ttl {}; stopping it", s.id(), ttl.text());
+      remove(s, "its ttl of " + ttl.text() + " is over");
     }
   }
 
