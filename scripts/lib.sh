@@ -113,6 +113,22 @@ ensure_test_venv() {
   TEST_PYTHON="$venv/bin/python"
 }
 
+# A venv with schemathesis (the API fuzzer scripts/test runs against the OpenAPI description).
+SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
+ensure_fuzz_venv() {
+  local venv="$SPARKGATE_CACHE/fuzz-venv"
+  local have=""
+  [ -x "$venv/bin/python" ] && have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null || true)
+  if [ ! -x "$venv/bin/schemathesis" ] || [ "$have" != "$SCHEMATHESIS_VERSION" ]; then
+    local py; py=$(find_python) || die "no Python 3.9+ with venv found"
+    log "creating the fuzzing venv (schemathesis $SCHEMATHESIS_VERSION) in $venv"
+    rm -rf "$venv"
+    "$py" -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+      || die "could not install schemathesis"
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 # True when a built artifact is older than any source or pom of the project.
 stale() {
   local artifact=$1

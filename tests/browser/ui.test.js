@@ -108,7 +108,15 @@ function streamPage() {
   const es = new EventSource(${JSON.stringify(BASE)} + '/sessions/' + new URLSearchParams(location.search).get('s') + '/events');
   es.onopen = () => { status.textContent = 'open'; };
   es.onerror = () => { status.textContent = 'error'; };
-  es.addEventListener('output', (e) => { out.textContent += JSON.parse(e.data).text; });
+  // Live pieces while a statement runs; its final text when it ends (a quick statement may end
+  // before any piece is sent: its output then comes whole in the statement event).
+  const text = {};
+  const show = () => { out.textContent = Object.keys(text).sort((a, b) => a - b).map((k) => text[k]).join(''); };
+  es.addEventListener('output', (e) => { const o = JSON.parse(e.data); text[o.statement] = (text[o.statement] || '') + o.text; show(); });
+  es.addEventListener('statement', (e) => {
+    const st = JSON.parse(e.data);
+    if (st.output && st.output.data && st.output.data['text/plain'] !== undefined) { text[st.id] = st.output.data['text/plain']; show(); }
+  });
 </script>`;
 }
 
