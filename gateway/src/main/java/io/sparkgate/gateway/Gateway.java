@@ -110,8 +110,11 @@ public final class Gateway {
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
     StreamSettings streams = StreamSettings.from(config);
+    RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
+        config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams).extend(ops::mount);
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options)
+            .extend(ops::mount);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
