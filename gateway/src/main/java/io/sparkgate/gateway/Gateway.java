@@ -77,7 +77,7 @@ public final class Gateway {
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
-        launcher.onYarn());
+        launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
