@@ -64,6 +64,8 @@ public final class InteractiveSession {
   private final SessionSettings settings;
   private final SparkApplication app;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
+  private final long createdNanos = System.nanoTime();
   private final LogRing log;
   private final SessionEventLog events;
   private final SessionViews views;
@@ -72,15 +74,18 @@ public final class InteractiveSession {
   /** Whether a task that publishes new log lines is on its way to the context. */
   private final AtomicBoolean logPending = new AtomicBoolean();
 
+  private final long createdAt;
   private volatile SessionStatus status;
   private volatile long lastTouched;
   private volatile long lastActivity;
   private volatile long finishedAt;
+  private volatile boolean agentLinked;
 
   // Context only.
   private AgentEndpoint endpoint;
   private boolean stopping;
   private boolean everIdle;
+  private boolean everConnected;
   private long startTimer = -1;
   private long reconnectTimer = -1;
   private long stopTimer = -1;
@@ -99,7 +104,8 @@ public final class InteractiveSession {
    * @param context the session's own event-loop context: every change happens there
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
+      SessionObserver observer) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -110,14 +116,17 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.views = Objects.requireNonNull(views, "views");
     if (!context.isEventLoopContext()) {
       throw new IllegalArgumentException("a session lives on an event-loop context");
     }
     this.log = new LogRing(settings.logLines(), this::logAppended);
     this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
-    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
+    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
+        observer::statementEnded);
     long now = System.currentTimeMillis();
+    this.createdAt = now;
     this.lastTouched = now;
     this.lastActivity = now;
     this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
@@ -196,6 +205,11 @@ public final class InteractiveSession {
     lastTouched = System.currentTimeMillis();
   }
 
+  /** Epoch millis when the session was created; its ttl counts from here. */
+  public long createdAt() {
+    return createdAt;
+  }
+
   /** Epoch millis of the last client call on the session. */
   public long lastTouched() {
     return lastTouched;
@@ -209,6 +223,11 @@ public final class InteractiveSession {
   /** Epoch millis when the session reached a finished state; 0 while it has not. */
   public long finishedAt() {
     return finishedAt;
+  }
+
+  /** Whether its driver's agent is connected now. */
+  public boolean agentConnected() {
+    return agentLinked;
   }
 
   /** Completes when no driver process of this session is left. */
@@ -289,8 +308,9 @@ public final class InteractiveSession {
     note("The driver exited with code " + code + ".");
     SessionState state = status.state();
     if (state == SessionState.SHUTTING_DOWN) {
-      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
-          "the session was stopped");
+      // As Livy's InteractiveSession: a stopped session is dead whatever its driver's exit (Livy
+      // keeps success and killed for batches).
+      finish(SessionState.DEAD, "the session was stopped");
     } else if (!state.isFinished()) {
       LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
       finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");
@@ -338,6 +358,7 @@ public final class InteractiveSession {
 
   /** The driver is gone (or never came): forget the agent and report termination. */
   private void release() {
+    agentLinked = false;
     if (endpoint != null) {
       agents.unregister(id);
       endpoint = null;
@@ -476,12 +497,16 @@ public final class InteractiveSession {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
+      observer.agentConnected(everConnected);
+      everConnected = true;
+      agentLinked = true;
       LOG.info("Session {}: agent connected", id);
     }
 
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
+      agentLinked = false;
       SessionState state = status.state();
       if (stopping || state.isFinished()) {
         return;
@@ -542,6 +567,9 @@ public final class InteractiveSession {
     }
     cancelTimer(startTimer);
     startTimer = -1;
+    if (!everIdle) {
+      observer.sessionReady(kind, (System.nanoTime() - createdNanos) / 1_000_000);
+    }
     everIdle = true;
     lastActivity = System.currentTimeMillis();
     String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();
