@@ -58,6 +58,15 @@ public final class AgentMain implements GatewayLink.Listener {
       return;
     }
     int code = new AgentMain(config).run();
+    SparkConf conf = new SparkConf();
+    if ("yarn".equals(conf.get("spark.master", "")) && "cluster".equals(conf.get("spark.submit.deployMode", ""))) {
+      // In YARN's application master: it reports the final status from how main ends (an exit here
+      // would be a FAILED application and another attempt), then exits the JVM itself.
+      if (code != 0) {
+        throw new IllegalStateException("the sparkgate agent ended with code " + code);
+      }
+      return;
+    }
     // Spark and the interpreters may leave non-daemon threads behind.
     System.exit(code);
   }

@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
  * GET    /batches/{id}
  * GET    /batches/{id}/state
  * GET    /batches/{id}/log                      ?from&amp;size
+ * GET    /batches/{id}/events                   Server-Sent Events (batch, log)
  * DELETE /batches/{id}                          kills the application
  * </pre>
  *
@@ -190,6 +191,7 @@ public final class RestApi {
       router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx))));
       router.get("/batches/:id/log").handler(this::batchLog);
       router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+      router.get("/batches/:id/events").handler(this::batchEvents);
     }
 
     router.route().failureHandler(this::failure);
@@ -320,6 +322,16 @@ public final class RestApi {
   private void batchLog(RoutingContext ctx) {
     BatchSession b = batch(ctx);
     log(ctx, b.id(), b.log().lines());
+  }
+
+  /** Server-Sent Events of a batch: {@code batch} (its view on every change) and {@code log} events. */
+  private void batchEvents(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    Long from = StreamRoutes.resumeFrom(ctx);
+    new io.sparkgate.gateway.stream.SseSubscriber(vertx, ctx.request(), b.events(),
+        io.sparkgate.gateway.session.SessionEvent.NO_STATEMENT, streamSettings.subscriberLimits(),
+        streamSettings.keepAlive().toMillis())
+        .begin(from != null ? from : io.sparkgate.gateway.stream.Subscriber.FROM_OLDEST, () -> false);
   }
 
   private void deleteBatch(RoutingContext ctx) {
