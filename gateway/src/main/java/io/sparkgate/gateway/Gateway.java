@@ -2,7 +2,10 @@ package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
 import io.sparkgate.gateway.api.LivyJson;
+import io.sparkgate.gateway.api.OpsRoutes;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.metrics.GatewayMetrics;
+import io.sparkgate.gateway.metrics.Health;
 import io.sparkgate.gateway.api.StreamSettings;
 import io.sparkgate.gateway.batch.BatchManager;
 import io.sparkgate.gateway.batch.BatchSettings;
@@ -34,9 +37,13 @@ public final class Gateway {
   private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
+  private final GatewayMetrics metrics;
+  private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
-      List<String> deployments, int port) {
+      List<String> deployments, int port, GatewayMetrics metrics, Health health) {
+    this.metrics = metrics;
+    this.health = health;
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
@@ -62,23 +69,40 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
+    return start(vertx, config, agents, agentPort, sessionsContext, new GatewayMetrics());
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)}, with the meters in
+   * {@code metrics} (whose registry may also hold Vert.x's: see {@link GatewayMetrics#configure}).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
     // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
     return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
-        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop));
+        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
-      Context sessionsContext, HadoopSetup hadoop) {
+      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics) {
     String master = config.get(GatewayConfig.SPARK_MASTER);
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
         config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
             : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
         launcher.onYarn());
     FileResolver files = hadoop.files();
+    metrics.sessions(sessions::list);
+    for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
+      metrics.batches(state.livyName(), () -> batches.list().stream().filter(b -> b.state() == state).count());
+    }
+    metrics.streamSubscribers("sse", () -> io.sparkgate.gateway.stream.Subscriber.open("sse"));
+    metrics.streamSubscribers("websocket", () -> io.sparkgate.gateway.stream.Subscriber.open("websocket"));
+    Health health = readiness(vertx, config, agents);
+    OpsRoutes ops = new OpsRoutes(vertx, metrics, health);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
@@ -86,7 +110,8 @@ public final class Gateway {
     RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
         config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options);
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options)
+            .extend(ops::mount);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
@@ -105,13 +130,33 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .transform(ar -> {
               hadoop.close();
               return Future.failedFuture(t);
             }));
+  }
+
+  /** The gateway's meters. */
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  /** The readiness checks of GET /health/ready; parts started later (a state store) add theirs. */
+  public Health health() {
+    return health;
+  }
+
+  /** Readiness: agents can dial in, and spark-submit is there to launch drivers. */
+  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents) {
+    java.nio.file.Path submit = config.sparkHome().resolve("bin").resolve("spark-submit");
+    return new Health()
+        .register("agent-server", () -> Future.succeededFuture(agents.listening() ? null
+            : "the agent server is not listening"))
+        .register("spark", () -> vertx.executeBlocking(() -> java.nio.file.Files.isExecutable(submit) ? null
+            : submit + " is missing or not executable", false));
   }
 
   /** The port the REST API listens on. */

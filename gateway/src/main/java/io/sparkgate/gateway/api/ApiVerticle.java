@@ -42,8 +42,11 @@ public final class ApiVerticle extends VerticleBase {
         .setPort(port)
         .setTcpNoDelay(true)
         .setMaxWebSocketMessageSize(maxWebSocketMessage);
+    RestApi rest = api.get();
     return vertx.createHttpServer(options)
-        .requestHandler(api.get().router())
+        .requestHandler(rest.router())
+        .webSocketHandshakeHandler(rest::webSocketHandshake)
+        .webSocketHandler(rest::webSocket)
         .listen()
         .onSuccess(s -> server = s);
   }

@@ -113,6 +113,7 @@ public final class RestApi {
   private final StreamSettings streamSettings;
   private final Cors cors;
   private final StreamRoutes streams;
+  private final List<java.util.function.Consumer<Router>> extensions = new java.util.ArrayList<>();
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -150,6 +151,12 @@ public final class RestApi {
     this.versionJson = LivyJson.version(LIVY_API_VERSION, BUILD);
   }
 
+  /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
+  public RestApi extend(java.util.function.Consumer<Router> routes) {
+    extensions.add(routes);
+    return this;
+  }
+
   /** A router serving the API; create one per event loop. */
   public Router router() {
     Router router = Router.router(vertx);
@@ -175,6 +182,7 @@ public final class RestApi {
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
     streams.mount(router);
+    extensions.forEach(e -> e.accept(router));
     if (batches != null) {
       router.get("/batches").handler(this::listBatches);
       router.post("/batches").handler(body).handler(this::createBatch);
@@ -189,6 +197,16 @@ public final class RestApi {
     router.errorHandler(405, ctx -> error(ctx, 405, "Method " + ctx.request().method() + " is not allowed on " + path(ctx)));
     router.errorHandler(500, this::failure);
     return router;
+  }
+
+  /** Checks a WebSocket handshake; see {@link StreamRoutes#handshake}. For the HTTP server. */
+  public void webSocketHandshake(io.vertx.core.http.ServerWebSocketHandshake handshake) {
+    streams.handshake(handshake);
+  }
+
+  /** Serves an accepted WebSocket; see {@link StreamRoutes#socket}. For the HTTP server. */
+  public void webSocket(io.vertx.core.http.ServerWebSocket socket) {
+    streams.socket(socket);
   }
 
   /**
@@ -206,7 +224,15 @@ public final class RestApi {
     LivyJson.message("warm");
     io.sparkgate.gateway.session.SessionEventLog.warmUp();
     try {
-      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      for (String op : List.of("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}",
+          "{\"op\":\"cancel\",\"statement\":1,\"ref\":1}", "{\"op\":\"resume\",\"from\":1}", "{\"op\":\"ping\"}")) {
+        bodies.socketMessage(op);
+      }
+      try {
+        bodies.socketMessage("{\"op\":\"bad\"}");
+      } catch (ApiError expected) {
+        RequestBodies.refOf("{\"ref\":1}");
+      }
       Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
       Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
       Class.forName(SessionSocket.class.getName());

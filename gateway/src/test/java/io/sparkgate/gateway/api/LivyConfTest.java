@@ -21,8 +21,16 @@ import org.junit.jupiter.api.Test;
  */
 class LivyConfTest extends GatewayTestBase {
 
-  /** A port of this engineer's range, so that livy.server.port is seen to apply. */
-  private static final int LIVY_PORT = Integer.parseInt(System.getProperty("sparkgate.test.livyPort", "9131"));
+  /** A port free a moment ago, so that livy.server.port is seen to apply (not 0, which any server gets). */
+  private static final int LIVY_PORT = freePort();
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   private static final String LIVY_CONF = """
       # A Livy 0.8 operator's livy.conf, kept as it was.
