@@ -46,10 +46,13 @@ public final class Gateway {
   private final List<String> deployments;
   private final int port;
   private final GatewayMetrics metrics;
+  private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, RecordWriter writer, BatchManager batches,
-      YarnApplications yarn, List<String> deployments, int port, GatewayMetrics metrics, Health health) {
+      YarnApplications yarn, List<String> deployments, int port, GatewayMetrics metrics, Health health,
+      java.util.function.Supplier<RestApi> api) {
+    this.api = api;
     this.metrics = metrics;
     this.health = health;
     this.vertx = vertx;
@@ -103,11 +106,23 @@ public final class Gateway {
     return start(vertx, config, agents, agentPort, sessionsContext, metrics, Future.succeededFuture(store));
   }
 
+  private static void initialize(Class<?>... classes) throws ClassNotFoundException {
+    for (Class<?> c : classes) {
+      Class.forName(c.getName(), true, c.getClassLoader());
+    }
+  }
+
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics, Future<StateStore> opening) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
-    return opening.compose(store -> vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread. So do the
+    // static initializers that read resources (the UI's files, the OpenAPI description) or load
+    // many classes, which the wiring below would otherwise run on an event loop.
+    return opening.compose(store -> vertx.executeBlocking(() -> {
+          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+              BatchManager.class, SparkSubmitLauncher.class, SessionRecords.class);
+          return HadoopSetup.create(config);
+        }, false)
         .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, store)));
   }
 
@@ -122,7 +137,7 @@ public final class Gateway {
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics, journal);
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
-        launcher.onYarn());
+        launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
     metrics.sessions(sessions::list);
     for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
@@ -170,7 +185,8 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, writer, batches, hadoop.yarn(), List.of(id), port, metrics, health);
+          return new Gateway(vertx, sessions, writer, batches, hadoop.yarn(), List.of(id), port, metrics, health,
+              api);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .transform(ar -> {
@@ -180,6 +196,11 @@ public final class Gateway {
               }
               return Future.failedFuture(t);
             }));
+  }
+
+  /** A router like the one each event loop serves (every route of the HTTP API); for tests and tools. */
+  public io.vertx.ext.web.Router newRouter() {
+    return api.get().router();
   }
 
   /** The gateway's meters. */

@@ -3,8 +3,6 @@ package io.sparkgate.gateway.agent;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -12,17 +10,15 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sparkgate.proto.Command;
-import io.sparkgate.proto.Control;
 import io.sparkgate.proto.Event;
 import io.sparkgate.proto.FrameCodec;
 import io.sparkgate.proto.HandshakeCompleted;
-import io.sparkgate.proto.HeartbeatHandler;
 import io.sparkgate.proto.Outbox;
 import io.sparkgate.proto.OutboxClosedException;
 import io.sparkgate.proto.Sequenced;
+import io.sparkgate.proto.SequencedConnection;
 import io.sparkgate.proto.SequenceTracker;
 import io.sparkgate.proto.ServerHandshake;
 import io.sparkgate.gateway.session.AgentRegistry;
@@ -120,10 +116,11 @@ public final class AgentServer implements AgentRegistry {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            // The whole pipeline, in one place: codec, handshake, then the session's sequenced streams.
             ch.pipeline().addLast("codec", new FrameCodec(settings.maxFrameLength()));
             ch.pipeline().addLast("handshake", new ServerHandshake(AgentServer.this::secretFor,
                 AgentServer.this::admit, settings.heartbeatIntervalMillis(), settings.handshakeTimeoutMillis()));
-            ch.pipeline().addLast("session", new Connection());
+            ch.pipeline().addLast("sequenced", new SequencedConnection(new Binder()));
           }
         })
         .bind(host, port)
@@ -151,8 +148,9 @@ public final class AgentServer implements AgentRegistry {
   /** Starts accepting agents held by {@link #holdAgents()}. */
   public synchronized void acceptAgents() {
     holdAgents = false;
-    if (serverChannel != null) {
-      serverChannel.config().setAutoRead(true);
+    Channel ch = serverChannel;
+    if (ch != null) {
+      ch.config().setAutoRead(true);
     }
   }
 
@@ -178,13 +176,31 @@ public final class AgentServer implements AgentRegistry {
   }
 
   /**
-   * Accepts an agent for {@code sessionId} from now on, resuming the streams of a session read back
-   * from the state store when {@code options} say so.
+   * Accepts an agent for {@code sessionId}, resuming the streams of a session read back from the
+   * state store, and with holder acks (events acknowledged once the session made them durable, see
+   * {@link AgentEndpoint#acknowledge}) when {@code options} say so.
    */
   @Override
   public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler,
       LinkOptions options) {
-    Link link = new Link(sessionId, secret.clone(), context, handler, options);
+    Link link = new Link(sessionId, secret.clone(), context, handler, options.resumed() ? null
+        : new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes()), null, options);
+    if (links.putIfAbsent(sessionId, link) != null) {
+      throw new IllegalStateException("session " + sessionId + " is already registered");
+    }
+    return link;
+  }
+
+  /**
+   * As {@link #register(int, byte[], Context, AgentSessionHandler)}, acknowledging the agent's
+   * events only once {@code ackGate} allows it: the hook for storing events before they are
+   * acknowledged (an unacknowledged event is replayed by the agent after a reconnect or a gateway
+   * restart).
+   */
+  public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler,
+      SequencedConnection.AckGate ackGate) {
+    Link link = new Link(sessionId, secret.clone(), context, handler,
+        new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes()), ackGate, LinkOptions.NEW);
     if (links.putIfAbsent(sessionId, link) != null) {
       throw new IllegalStateException("session " + sessionId + " is already registered");
     }
@@ -250,39 +266,55 @@ public final class AgentServer implements AgentRegistry {
   }
 
   /** One session's link: outlives connections. */
-  private final class Link implements AgentEndpoint {
+  private final class Link implements AgentEndpoint, SequencedConnection.AckGate {
     final int sessionId;
     final byte[] secret;
     final Context context;
     final AgentSessionHandler handler;
+    /** Null while a resumed link waits for its agent: the command stream continues after the agent's last. */
+    volatile Outbox commands;
+    final SequencedConnection.AckGate ackGate;
     final SequenceTracker events;
     final boolean holderAcks;
-    /** The highest event seq the holder made durable (and acknowledged, when connected). */
+    /** The highest event seq the holder made durable. */
     final java.util.concurrent.atomic.AtomicLong durableSeq;
-    /** Null while a resumed link waits for its agent: the command stream continues after the agent's last. */
-    private volatile Outbox commands;
+    /** Acks waiting for the holder, by the seq they need durable. Guarded by itself. */
+    private final java.util.TreeMap<Long, java.util.concurrent.CompletableFuture<Void>> waitingAcks =
+        new java.util.TreeMap<>();
     private java.util.List<Sequenced> lostCommands;
     private String closedReason;
-    volatile Channel channel;
     /** The seq of the event being delivered on the session's context. */
     volatile long appliedSeq;
+    volatile Channel channel;
     volatile String givenUp;
     private String lastFailure; // guarded by this
     private int sameFailures; // guarded by this
 
-    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, LinkOptions options) {
+    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, Outbox commands,
+        SequencedConnection.AckGate ackGate, LinkOptions options) {
+      this.holderAcks = options.holderAcks();
+      this.ackGate = ackGate != null ? ackGate : holderAcks ? this : SequencedConnection.AckGate.IMMEDIATE;
+      this.events = new SequenceTracker(options.lastEventSeq());
+      this.durableSeq = new java.util.concurrent.atomic.AtomicLong(options.lastEventSeq());
+      this.appliedSeq = options.lastEventSeq();
+      this.lostCommands = options.resumed() ? options.lostCommands() : null;
       this.sessionId = sessionId;
       this.secret = secret;
       this.context = context;
       this.handler = handler;
-      this.events = new SequenceTracker(options.lastEventSeq());
-      this.holderAcks = options.holderAcks();
-      this.durableSeq = new java.util.concurrent.atomic.AtomicLong(options.lastEventSeq());
-      this.appliedSeq = options.lastEventSeq();
-      if (options.resumed()) {
-        lostCommands = options.lostCommands();
-      } else {
-        commands = new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes());
+      this.commands = commands;
+    }
+
+    @Override
+    public boolean send(Command command) {
+      Outbox out = commands;
+      if (out == null) {
+        return false; // A resumed link whose agent has not dialled back yet.
+      }
+      try {
+        return out.tryOffer(command) != null;
+      } catch (OutboxClosedException e) {
+        return false;
       }
     }
 
@@ -314,29 +346,6 @@ public final class AgentServer implements AgentRegistry {
       }
     }
 
-    Outbox commands() {
-      return commands;
-    }
-
-    @Override
-    public boolean send(Command command) {
-      Outbox out = commands;
-      if (out == null) {
-        return false; // A resumed link whose agent has not dialled back yet.
-      }
-      try {
-        return out.tryOffer(command) != null;
-      } catch (OutboxClosedException e) {
-        return false;
-      }
-    }
-
-    @Override
-    public boolean connected() {
-      Channel ch = channel;
-      return ch != null && ch.isActive();
-    }
-
     @Override
     public long lastCommandSeq() {
       Outbox out = commands;
@@ -348,13 +357,37 @@ public final class AgentServer implements AgentRegistry {
       return appliedSeq;
     }
 
+    /** The holder made events up to {@code seq} durable: the acks waiting for them may go. */
     @Override
     public void acknowledge(long seq) {
-      long before = durableSeq.getAndAccumulate(seq, Math::max);
-      Channel ch = channel;
-      if (seq > before && ch != null) {
-        ch.writeAndFlush(new Control.Ack(seq), ch.voidPromise());
+      durableSeq.accumulateAndGet(seq, Math::max);
+      java.util.List<java.util.concurrent.CompletableFuture<Void>> ready = new java.util.ArrayList<>();
+      synchronized (waitingAcks) {
+        java.util.Map<Long, java.util.concurrent.CompletableFuture<Void>> head = waitingAcks.headMap(seq, true);
+        ready.addAll(head.values());
+        head.clear();
       }
+      ready.forEach(f -> f.complete(null));
+    }
+
+    /** The gate of holder acks: an Ack for {@code seq} waits until the holder made it durable. */
+    @Override
+    public java.util.concurrent.CompletionStage<Void> beforeAck(long seq) {
+      if (durableSeq.get() >= seq) {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+      }
+      synchronized (waitingAcks) {
+        if (durableSeq.get() >= seq) {
+          return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        return waitingAcks.computeIfAbsent(seq, k -> new java.util.concurrent.CompletableFuture<>());
+      }
+    }
+
+    @Override
+    public boolean connected() {
+      Channel ch = channel;
+      return ch != null && ch.isActive();
     }
 
     synchronized void eventAccepted() {
@@ -374,128 +407,80 @@ public final class AgentServer implements AgentRegistry {
     }
   }
 
-  /** The traffic of one authenticated connection (the handler after the handshake). */
-  private final class Connection extends ChannelInboundHandlerAdapter {
-    private Link link;
-    private Outbox.Sink sink;
-    private Throwable failure;
+  /** Finds the session an authenticated connection serves. One per connection. */
+  private final class Binder implements SequencedConnection.Binder {
+    @Override
+    public SequencedConnection.Binding bind(HandshakeCompleted done) {
+      Link l = links.get(done.sessionId());
+      Outbox out = l == null ? null : l.commands;
+      return out == null ? null : new SequencedConnection.Binding(out, l.events, l.ackGate, new Connection(l));
+    }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (!(evt instanceof HandshakeCompleted done)) {
-        super.userEventTriggered(ctx, evt);
-        return;
+    public void failedUnbound(Throwable cause) {
+      if (cause instanceof io.sparkgate.proto.HandshakeException) {
+        log.info("Agent connection refused: {}", cause.getMessage());
+      } else {
+        log.debug("Agent connection failed before the handshake: {}", cause.toString());
       }
-      Link l = links.get(done.sessionId());
-      if (l == null) {
-        ctx.close();
-        return;
-      }
-      Channel ch = ctx.channel();
-      ctx.pipeline().addBefore(ctx.name(), "heartbeat", new HeartbeatHandler(done.heartbeatIntervalMillis()));
-      Channel previous = l.channel;
-      l.channel = ch;
+    }
+  }
+
+  /** What one authenticated connection of a session brings. */
+  private static final class Connection implements SequencedConnection.Peer {
+    private final Link link;
+    private Channel channel;
+
+    Connection(Link link) {
+      this.link = link;
+    }
+
+    @Override
+    public boolean connected(Channel ch, HandshakeCompleted done) {
+      channel = ch;
+      Channel previous = link.channel;
+      link.channel = ch;
       if (previous != null && previous != ch) {
         // The agent dialled again while its old connection looked alive: the new one wins.
         previous.close();
       }
-      link = l;
-      sink = message -> ch.writeAndFlush(message, ch.voidPromise());
-      try {
-        Outbox out = l.commands();
-        if (out == null) {
-          throw new IllegalStateException("the link was not resumed");
-        }
-        out.attach(done.peerLastSeq(), sink);
-      } catch (RuntimeException e) {
-        log.warn("Session {}: agent connection refused: {}", l.sessionId, e.getMessage());
-        ctx.close();
-        return;
-      }
-      log.info("Session {}: agent connected from {} (protocol v{})", l.sessionId, ch.remoteAddress(), done.version());
-      l.context.runOnContext(v -> l.handler.agentConnected());
+      log.info("Session {}: agent connected from {} (protocol v{})", link.sessionId, ch.remoteAddress(), done.version());
+      link.context.runOnContext(v -> link.handler.agentConnected());
+      return true;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      try {
-        Link l = link;
-        if (l == null) {
-          return;
+    public void received(Sequenced.Payload payload) {
+      if (!(payload instanceof Event event)) {
+        throw new io.sparkgate.proto.ProtocolException("an agent sent a command: " + payload.getClass().getSimpleName());
+      }
+      link.eventAccepted();
+      // Called right after the tracker accepted it, on the channel's loop: its seq is the tracker's.
+      long seq = link.events.lastSeq();
+      link.context.runOnContext(v -> {
+        link.appliedSeq = seq;
+        link.handler.agentEvent(event);
+      });
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
+      if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
+        String reason = link.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
+        if (reason != null) {
+          log.error("Session {}: giving up on its agent: {}", link.sessionId, reason);
+          link.context.runOnContext(v -> link.handler.agentFailed(reason));
         }
-        if (msg instanceof Sequenced s && s.payload() instanceof Event event) {
-          long seq = s.seq();
-          if (l.events.accept(seq)) {
-            l.eventAccepted();
-            l.context.runOnContext(v -> {
-              l.appliedSeq = seq;
-              l.handler.agentEvent(event);
-            });
-          }
-        } else if (msg instanceof Control.Ack ack) {
-          Outbox out = l.commands();
-          if (out != null) {
-            out.ack(ack.seq());
-          }
-        } else {
-          throw new IllegalStateException("unexpected message from an agent: " + msg);
-        }
-      } finally {
-        ReferenceCountUtil.release(msg);
       }
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-      Link l = link;
-      if (l != null && !l.holderAcks) {
-        long ack = l.events.takeAck();
-        if (ack != SequenceTracker.NO_ACK) {
-          ctx.writeAndFlush(new Control.Ack(ack), ctx.voidPromise());
-        }
+    public void disconnected(Throwable cause) {
+      if (link.channel == channel) {
+        link.channel = null;
+        link.context.runOnContext(v -> link.handler.agentDisconnected(cause));
       }
-      ctx.fireChannelReadComplete();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      failure = cause;
-      if (cause instanceof io.sparkgate.proto.HandshakeException) {
-        // The handshake closes the connection itself, once its Reject has reached the agent.
-        log.info("Agent connection from {} refused: {}", ctx.channel().remoteAddress(), cause.getMessage());
-        return;
-      }
-      if (link != null) {
-        log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
-        if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
-          Link l = link;
-          String reason = l.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
-          if (reason != null) {
-            log.error("Session {}: giving up on its agent: {}", l.sessionId, reason);
-            l.context.runOnContext(v -> l.handler.agentFailed(reason));
-          }
-        }
-      } else {
-        log.debug("Agent connection from {} failed before the handshake: {}", ctx.channel().remoteAddress(), cause.toString());
-      }
-      ctx.close();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      Link l = link;
-      if (l != null) {
-        Outbox out = l.commands();
-        if (out != null) {
-          out.detach(sink);
-        }
-        if (l.channel == ctx.channel()) {
-          l.channel = null;
-          Throwable cause = failure != null ? failure : new java.io.IOException("agent connection closed");
-          l.context.runOnContext(v -> l.handler.agentDisconnected(cause));
-        }
-      }
-      ctx.fireChannelInactive();
     }
   }
 }
