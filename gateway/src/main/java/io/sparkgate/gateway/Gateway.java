@@ -2,9 +2,16 @@ package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
 import io.sparkgate.gateway.api.LivyJson;
+import io.sparkgate.gateway.api.OpsRoutes;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.metrics.GatewayMetrics;
+import io.sparkgate.gateway.metrics.Health;
 import io.sparkgate.gateway.api.StreamSettings;
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchSettings;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
+import io.sparkgate.gateway.launch.YarnApplications;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionManager;
 import io.sparkgate.gateway.session.SessionSettings;
@@ -26,12 +33,21 @@ public final class Gateway {
 
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final BatchManager batches;
+  private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
+  private final GatewayMetrics metrics;
+  private final Health health;
 
-  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port) {
+  private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
+      List<String> deployments, int port, GatewayMetrics metrics, Health health) {
+    this.metrics = metrics;
+    this.health = health;
     this.vertx = vertx;
     this.sessions = sessions;
+    this.batches = batches;
+    this.yarn = yarn;
     this.deployments = deployments;
     this.port = port;
   }
@@ -53,33 +69,91 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
+    return start(vertx, config, agents, agentPort, sessionsContext, new GatewayMetrics());
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)}, with the meters in
+   * {@code metrics} (whose registry may also hold Vert.x's: see {@link GatewayMetrics#configure}).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
-        config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
+    return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics) {
+    String master = config.get(GatewayConfig.SPARK_MASTER);
+    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
+        config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
+            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
+    BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
+        launcher.onYarn());
+    FileResolver files = hadoop.files();
+    metrics.sessions(sessions::list);
+    for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
+      metrics.batches(state.livyName(), () -> batches.list().stream().filter(b -> b.state() == state).count());
+    }
+    metrics.streamSubscribers("sse", () -> io.sparkgate.gateway.stream.Subscriber.open("sse"));
+    metrics.streamSubscribers("websocket", () -> io.sparkgate.gateway.stream.Subscriber.open("websocket"));
+    Health health = readiness(vertx, config, agents);
+    OpsRoutes ops = new OpsRoutes(vertx, metrics, health);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
     StreamSettings streams = StreamSettings.from(config);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode, streams);
-    api.get().warmUp();
+    java.util.function.Supplier<RestApi> api =
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams).extend(ops::mount);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
     // would give each instance a port of its own; a negative port makes them share one random port.
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
-    return vertx.deployVerticle(() -> {
+    // Class loading and JIT of the first request, off the event loops.
+    return vertx.executeBlocking(() -> {
+          api.get().warmUp();
+          return null;
+        }, false)
+        .compose(w -> vertx.deployVerticle(() -> {
           ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
           instances.add(v);
           return v;
-        }, new DeploymentOptions().setInstances(config.eventLoops()))
+        }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, List.of(id), port);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health);
         })
-        .recover(t -> sessions.shutdown().transform(ar -> Future.failedFuture(t)));
+        .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
+            .transform(ar -> {
+              hadoop.close();
+              return Future.failedFuture(t);
+            }));
+  }
+
+  /** The gateway's meters. */
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  /** The readiness checks of GET /health/ready; parts started later (a state store) add theirs. */
+  public Health health() {
+    return health;
+  }
+
+  /** Readiness: agents can dial in, and spark-submit is there to launch drivers. */
+  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents) {
+    java.nio.file.Path submit = config.sparkHome().resolve("bin").resolve("spark-submit");
+    return new Health()
+        .register("agent-server", () -> Future.succeededFuture(agents.listening() ? null
+            : "the agent server is not listening"))
+        .register("spark", () -> vertx.executeBlocking(() -> java.nio.file.Files.isExecutable(submit) ? null
+            : submit + " is missing or not executable", false));
   }
 
   /** The port the REST API listens on. */
@@ -91,18 +165,32 @@ public final class Gateway {
     return sessions;
   }
 
+  public BatchManager batches() {
+    return batches;
+  }
+
+  /** The YARN client, or null when the master is not yarn. */
+  public YarnApplications yarn() {
+    return yarn;
+  }
+
   /**
    * Stops every session (their drivers exit or are killed) and then the REST API.
    *
    * @return completes when drivers are gone and the API is down
    */
   public Future<Void> stop() {
-    return sessions.shutdown().eventually(() -> {
+    return Future.join(sessions.shutdown(), batches.shutdown()).eventually(() -> {
       List<Future<Void>> undeploys = new ArrayList<>();
       for (String id : deployments) {
         undeploys.add(vertx.undeploy(id));
       }
       return Future.join(undeploys);
-    });
+    }).eventually(() -> {
+      if (yarn != null) {
+        yarn.close();
+      }
+      return Future.succeededFuture();
+    }).mapEmpty();
   }
 }

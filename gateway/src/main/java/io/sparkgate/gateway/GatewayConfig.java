@@ -115,6 +115,56 @@ public final class GatewayConfig {
       "sparkgate.spark.deploy-mode", "client",
       "Spark deploy mode of every session (Livy: livy.spark.deploy-mode).", "client", "cluster").alias("livy.spark.deploy-mode"));
 
+  // --- Files ----------------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> FILE_LOCAL_DIR_WHITELIST = register(ConfigEntry.string(
+      "sparkgate.file.local-dir-whitelist", "",
+      "Comma-separated local directories whose files batches and sessions may use (file, jars,"
+          + " pyFiles, files, archives as file: URIs or local paths); any other local path is answered"
+          + " 400. Empty allows none. Paths without a scheme resolve against the default file system"
+          + " (fs.defaultFS of the Hadoop configuration), as Livy (Livy: livy.file.local-dir-whitelist).")
+      .alias("livy.file.local-dir-whitelist"));
+
+  // --- Batches --------------------------------------------------------------------------------
+
+  public static final ConfigEntry<Integer> BATCH_MAX = register(ConfigEntry.intRange(
+      "sparkgate.batch.max-batches", "100", 1, 100_000,
+      "Most batches whose application is alive (starting, running or being killed) at once; POST"
+          + " /batches beyond it is answered 503."));
+
+  // --- Hadoop and YARN ------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> HADOOP_CONF_DIR = register(ConfigEntry.string(
+      "sparkgate.hadoop.conf-dir", "",
+      "Hadoop configuration directory (core-site.xml, yarn-site.xml): the default file system and,"
+          + " with master yarn, the ResourceManager. Given to spark-submit as HADOOP_CONF_DIR. Empty"
+          + " means the HADOOP_CONF_DIR environment variable, else Hadoop's defaults."));
+
+  public static final ConfigEntry<String> YARN_GATEWAY_ID = register(ConfigEntry.nonEmptyString(
+      "sparkgate.yarn.gateway-id", "default",
+      "This gateway's name in the YARN tags of its applications (sparkgate-<id>, and"
+          + " sparkgate-<id>-<kind>-<n>-<nonce> per application). Keep it stable across restarts and"
+          + " unique among the gateways sharing a cluster: it is how the gateway finds its own"
+          + " applications. Letters, digits and dashes."));
+
+  public static final ConfigEntry<Duration> YARN_POLL_INTERVAL = register(ConfigEntry.duration(
+      "sparkgate.yarn.poll-interval", "200ms", 50,
+      "How often the ResourceManager is asked about the gateway's running applications (one call"
+          + " for all of them); a batch shows its application's end within about this long."));
+
+  public static final ConfigEntry<String> YARN_SPARK_JARS = register(ConfigEntry.string(
+      "sparkgate.yarn.spark-jars", "",
+      "spark.yarn.jars for every application on YARN: Spark's jars where the cluster can read them"
+          + " (hdfs:///spark/jars/*.jar, or local:/opt/spark/jars/* when every node has them), so that"
+          + " spark-submit does not upload 400 MB of jars for each application. Empty leaves it to"
+          + " Spark (and its spark-defaults.conf)."));
+
+  public static final ConfigEntry<String> YARN_ORPHANS = register(ConfigEntry.oneOf(
+      "sparkgate.yarn.orphans", "kill",
+      "What the gateway does at start with running YARN applications tagged with its gateway id"
+          + " that no session or batch owns (left by an earlier run): kill them, or keep them running"
+          + " (only logged).", "kill", "keep"));
+
   // --- Sessions -------------------------------------------------------------------------------
 
   public static final ConfigEntry<Integer> SESSION_MAX = register(ConfigEntry.intRange(

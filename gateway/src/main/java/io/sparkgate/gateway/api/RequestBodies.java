@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgate.gateway.batch.BatchRequest;
 import io.sparkgate.gateway.launch.SparkAppRequest;
 import io.sparkgate.gateway.session.Kind;
 import io.sparkgate.gateway.session.SessionRequest;
@@ -41,6 +42,11 @@ final class RequestBodies {
   private static final Set<String> SESSION_FIELDS = Set.of("kind", "proxyUser", "jars", "pyFiles", "files",
       "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue", "name",
       "conf", "heartbeatTimeoutInSecond");
+  private static final Set<String> BATCH_FIELDS = Set.of("file", "className", "args", "proxyUser", "jars", "pyFiles",
+      "files", "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue",
+      "name", "conf");
+  /** Characters in one application argument. */
+  static final int MAX_ARG_LENGTH = 65_536;
   private static final Set<String> STATEMENT_FIELDS = Set.of("code", "kind");
   private static final Set<String> COMPLETION_FIELDS = Set.of("code", "kind", "cursor");
 
@@ -48,7 +54,7 @@ final class RequestBodies {
   private static final Pattern MEMORY = Pattern.compile("(?i)[0-9]{1,12}([kmgtp]b?)?");
 
   /** Spark properties only the gateway sets. */
-  private static final Set<String> RESERVED_CONF = Set.of("spark.master", "spark.submit.deployMode");
+  private static final Set<String> RESERVED_CONF = Set.of("spark.master", "spark.submit.deployMode", "spark.yarn.tags");
   private static final String RESERVED_PREFIX = "spark.sparkgate.";
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -99,7 +105,64 @@ final class RequestBodies {
     if (name != null && name.isBlank()) {
       throw ApiError.badRequest("name must not be blank");
     }
-    SparkAppRequest app = new SparkAppRequest(
+    SparkAppRequest app = app(o);
+    Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
+    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
+  }
+
+  /** The body of {@code POST /batches}: Livy's CreateBatchRequest. */
+  BatchRequest batch(Buffer body) {
+    ObjectNode o = object(body);
+    checkFields(o, BATCH_FIELDS);
+    String file = optNonEmpty(o, "file");
+    if (file == null) {
+      throw ApiError.badRequest("file is required: the jar or Python file of the application");
+    }
+    if (file.indexOf(',') >= 0) {
+      throw ApiError.badRequest("file must name one file, not \"" + cut(file) + "\"");
+    }
+    String className = optNonEmpty(o, "className");
+    if (className != null && !className.matches("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*")) {
+      throw ApiError.badRequest("className must be a Java class name such as org.example.Main, not \""
+          + cut(className) + "\"");
+    }
+    String name = optString(o, "name", maxNameLength);
+    if (name != null && name.isBlank()) {
+      throw ApiError.badRequest("name must not be blank");
+    }
+    return new BatchRequest(file, className, args(o), name, app(o));
+  }
+
+  private static List<String> args(ObjectNode o) {
+    JsonNode n = o.get("args");
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw ApiError.badRequest("args must be a list of strings, not " + describe(n));
+    }
+    if (n.size() > MAX_LIST_ENTRIES) {
+      throw ApiError.badRequest("args has " + n.size() + " entries, more than the " + MAX_LIST_ENTRIES + " allowed");
+    }
+    List<String> out = new ArrayList<>(n.size());
+    for (JsonNode e : n) {
+      // As Livy's Jackson mapper: numbers and booleans in the list are taken as their text.
+      if (!e.isTextual() && !e.isNumber() && !e.isBoolean()) {
+        throw ApiError.badRequest("args must be a list of strings, but holds " + describe(e));
+      }
+      String s = e.asText();
+      if (s.length() > MAX_ARG_LENGTH) {
+        throw ApiError.badRequest("args holds a string of " + s.length() + " characters, more than the "
+            + MAX_ARG_LENGTH + " allowed");
+      }
+      out.add(s);
+    }
+    return out;
+  }
+
+  /** The spark-submit options common to sessions and batches. */
+  private static SparkAppRequest app(ObjectNode o) {
+    return new SparkAppRequest(
         optNonEmpty(o, "proxyUser"),
         pathList(o, "jars"),
         pathList(o, "pyFiles"),
@@ -112,8 +175,6 @@ final class RequestBodies {
         optInt(o, "numExecutors", 0, 100_000),
         optNonEmpty(o, "queue"),
         conf(o));
-    Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
-    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
   }
 
   /** The body of {@code POST /sessions/{id}/statements}. */

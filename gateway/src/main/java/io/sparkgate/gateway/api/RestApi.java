@@ -1,5 +1,9 @@
 package io.sparkgate.gateway.api;
 
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchRequest;
+import io.sparkgate.gateway.batch.BatchSession;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.SessionException;
 import io.sparkgate.gateway.session.SessionManager;
@@ -37,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
  * POST   /sessions/{id}/completion
+ * GET    /batches                               ?from&amp;size
+ * POST   /batches                               201, Location: /batches/{id}
+ * GET    /batches/{id}
+ * GET    /batches/{id}/state
+ * GET    /batches/{id}/log                      ?from&amp;size
+ * DELETE /batches/{id}                          kills the application
  * </pre>
  *
  * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
@@ -71,12 +81,15 @@ public final class RestApi {
 
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final BatchManager batches;
+  private final FileResolver files;
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final Buffer versionJson;
   private final StreamSettings streamSettings;
   private final Cors cors;
   private final StreamRoutes streams;
+  private final List<java.util.function.Consumer<Router>> extensions = new java.util.ArrayList<>();
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -84,14 +97,20 @@ public final class RestApi {
    * @param maxCodeLength longest statement code accepted, in characters
    */
   public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
-    this(vertx, sessions, maxBodyBytes, maxNameLength, maxCodeLength, StreamSettings.defaults());
+    this(vertx, sessions, null, null, maxBodyBytes, maxNameLength, maxCodeLength, StreamSettings.defaults());
   }
 
-  /** @param streamSettings the push streams' and long-poll's settings, and the CORS origins */
-  public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength,
-      StreamSettings streamSettings) {
+  /**
+   * @param batches the batches, or null to serve sessions only
+   * @param files resolves and checks the files requests name, or null to take them as given
+   * @param streamSettings the push streams' and long-poll's settings, and the CORS origins
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
     this.vertx = vertx;
     this.sessions = sessions;
+    this.batches = batches;
+    this.files = files;
     this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
     this.maxBodyBytes = maxBodyBytes;
     this.streamSettings = streamSettings;
@@ -103,6 +122,12 @@ public final class RestApi {
       g.writeStringField("sparkgateVersion", SPARKGATE_VERSION);
       g.writeEndObject();
     });
+  }
+
+  /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
+  public RestApi extend(java.util.function.Consumer<Router> routes) {
+    extensions.add(routes);
+    return this;
   }
 
   /** A router serving the API; create one per event loop. */
@@ -128,6 +153,15 @@ public final class RestApi {
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
     streams.mount(router);
+    extensions.forEach(e -> e.accept(router));
+    if (batches != null) {
+      router.get("/batches").handler(this::listBatches);
+      router.post("/batches").handler(body).handler(this::createBatch);
+      router.get("/batches/:id").handler(ctx -> ok(ctx, LivyJson.batch(batch(ctx))));
+      router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx))));
+      router.get("/batches/:id/log").handler(this::batchLog);
+      router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+    }
 
     router.route().failureHandler(this::failure);
     router.errorHandler(404, ctx -> error(ctx, 404, "Not found: " + ctx.request().method() + " " + path(ctx)));
@@ -189,7 +223,9 @@ public final class RestApi {
   }
 
   private void createSession(RoutingContext ctx) {
-    SessionRequest request = bodies.session(ctx.body().buffer());
+    SessionRequest parsed = bodies.session(ctx.body().buffer());
+    SessionRequest request = files == null ? parsed : new SessionRequest(parsed.name(), parsed.kind(),
+        parsed.heartbeatTimeoutSeconds(), resolved(() -> files.resolve(parsed.app())));
     respond(ctx, sessions.create(request, null), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
@@ -203,11 +239,61 @@ public final class RestApi {
 
   private void log(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
-    List<String> lines = s.log().lines();
+    log(ctx, s.id(), s.log().lines());
+  }
+
+  private void log(RoutingContext ctx, int id, List<String> lines) {
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
     // Without from, the last `size` lines, as Livy.
     int from = ctx.request().getParam("from") == null ? Math.max(0, lines.size() - size) : queryInt(ctx, "from", 0);
-    ok(ctx, LivyJson.log(s.id(), from, lines.size(), page(lines, from, size)));
+    ok(ctx, LivyJson.log(id, from, lines.size(), page(lines, from, size)));
+  }
+
+  private void listBatches(RoutingContext ctx) {
+    int from = queryInt(ctx, "from", 0);
+    int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
+    List<BatchSession> all = batches.list();
+    ok(ctx, LivyJson.batches(from, all.size(), page(all, from, size)));
+  }
+
+  private void createBatch(RoutingContext ctx) {
+    BatchRequest parsed = bodies.batch(ctx.body().buffer());
+    BatchRequest request = files == null ? parsed
+        : resolved(() -> parsed.withFiles(files.resolve("file", parsed.file()), files.resolve(parsed.app())));
+    respond(ctx, batches.create(request, null), b -> {
+      ctx.response().putHeader(HttpHeaders.LOCATION, "/batches/" + b.id());
+      send(ctx, 201, LivyJson.batch(b));
+    });
+  }
+
+  private void batchLog(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    log(ctx, b.id(), b.log().lines());
+  }
+
+  private void deleteBatch(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    respond(ctx, batches.delete(b.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  /** The batch named by the path; 404 when unknown or not a number. */
+  private BatchSession batch(RoutingContext ctx) {
+    String raw = ctx.pathParam("id");
+    Integer id = parseId(raw);
+    BatchSession b = id == null ? null : batches.get(id);
+    if (b == null) {
+      throw ApiError.notFound("Batch '" + cut(raw) + "' not found.");
+    }
+    return b;
+  }
+
+  /** Runs a file resolution; its refusal is the client's 400. */
+  private static <T> T resolved(java.util.function.Supplier<T> resolution) {
+    try {
+      return resolution.get();
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest(e.getMessage());
+    }
   }
 
   private void listStatements(RoutingContext ctx) {

@@ -6,9 +6,11 @@ import io.sparkgate.gateway.launch.DriverLauncher;
 import io.sparkgate.gateway.launch.DriverProcess;
 import io.sparkgate.gateway.launch.LaunchSpec;
 import io.sparkgate.gateway.launch.LogRing;
+import io.sparkgate.gateway.launch.SparkApplication;
 import io.sparkgate.proto.AgentAuth;
 import io.sparkgate.proto.Command;
 import io.sparkgate.proto.Event;
+import io.sparkgate.proto.LaunchContract;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -50,11 +52,6 @@ public final class InteractiveSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(InteractiveSession.class);
 
-  /** The driver's main class. */
-  public static final String AGENT_MAIN_CLASS = "io.sparkgate.agent.AgentMain";
-  /** Environment variable carrying the session secret to the driver (never its command line). */
-  public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
-
   private static final String NOTE = "[sparkgate] ";
 
   private final int id;
@@ -65,8 +62,10 @@ public final class InteractiveSession {
   private final Vertx vertx;
   private final Context context;
   private final SessionSettings settings;
-  private final DriverLauncher launcher;
+  private final SparkApplication app;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
+  private final long createdNanos = System.nanoTime();
   private final LogRing log;
   private final SessionEventLog events;
   private final SessionViews views;
@@ -79,14 +78,13 @@ public final class InteractiveSession {
   private volatile long lastTouched;
   private volatile long lastActivity;
   private volatile long finishedAt;
+  private volatile boolean agentLinked;
 
   // Context only.
   private AgentEndpoint endpoint;
-  private DriverProcess driver;
-  private boolean launching;
   private boolean stopping;
-  private boolean killedByGateway;
   private boolean everIdle;
+  private boolean everConnected;
   private long startTimer = -1;
   private long reconnectTimer = -1;
   private long stopTimer = -1;
@@ -105,7 +103,8 @@ public final class InteractiveSession {
    * @param context the session's own event-loop context: every change happens there
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
+      SessionObserver observer) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -114,15 +113,17 @@ public final class InteractiveSession {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.launcher = Objects.requireNonNull(launcher, "launcher");
+    this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.views = Objects.requireNonNull(views, "views");
     if (!context.isEventLoopContext()) {
       throw new IllegalArgumentException("a session lives on an event-loop context");
     }
     this.log = new LogRing(settings.logLines(), this::logAppended);
     this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
-    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
+    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
+        observer::statementEnded);
     long now = System.currentTimeMillis();
     this.lastTouched = now;
     this.lastActivity = now;
@@ -217,6 +218,11 @@ public final class InteractiveSession {
     return finishedAt;
   }
 
+  /** Whether its driver's agent is connected now. */
+  public boolean agentConnected() {
+    return agentLinked;
+  }
+
   /** Completes when no driver process of this session is left. */
   public Future<Void> terminated() {
     return terminated.future();
@@ -233,44 +239,48 @@ public final class InteractiveSession {
     startTimer = vertx.setTimer(settings.startTimeout().toMillis(), t -> onStartTimeout());
 
     Map<String, String> conf = new LinkedHashMap<>();
-    conf.put("spark.sparkgate.gateway.host", settings.agentHost());
-    conf.put("spark.sparkgate.gateway.port", Integer.toString(settings.agentPort()));
-    conf.put("spark.sparkgate.session.id", Integer.toString(id));
-    conf.put("spark.sparkgate.session.kind", kind == null ? "" : kind.livyName());
-    conf.put("spark.sparkgate.statement.maxOutputBytes", Long.toString(settings.maxOutputBytes()));
-    conf.put("spark.sparkgate.sql.maxRows", Integer.toString(settings.sqlMaxRows()));
-    conf.put("spark.sparkgate.agent.idleExitSeconds", Long.toString(settings.agentIdleExit().toSeconds()));
+    conf.put(LaunchContract.GATEWAY_HOST, settings.agentHost());
+    conf.put(LaunchContract.GATEWAY_PORT, Integer.toString(settings.agentPort()));
+    conf.put(LaunchContract.SESSION_ID, Integer.toString(id));
+    conf.put(LaunchContract.SESSION_KIND, kind == null ? "" : kind.livyName());
+    conf.put(LaunchContract.MAX_OUTPUT_BYTES, Long.toString(settings.maxOutputBytes()));
+    conf.put(LaunchContract.SQL_MAX_ROWS, Integer.toString(settings.sqlMaxRows()));
+    conf.put(LaunchContract.IDLE_EXIT_SECONDS, Long.toString(settings.agentIdleExit().toSeconds()));
     String encoded = AgentAuth.encodeSecret(secret);
-    LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id, AGENT_MAIN_CLASS,
-        settings.agentJar(), request.app(), conf, Map.of(SECRET_ENV, encoded), log);
-
-    launching = true;
-    launcher.launch(spec).onComplete(ar -> context.runOnContext(v -> {
-      launching = false;
-      if (ar.succeeded()) {
-        onLaunched(ar.result());
-      } else {
-        onLaunchFailed(ar.cause());
-      }
-    }));
+    LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id,
+        LaunchContract.AGENT_MAIN_CLASS, settings.agentJar(), request.app(), conf,
+        Map.of(LaunchContract.SECRET_ENV, encoded), log);
+    app.launch(spec);
   }
 
-  private void onLaunched(DriverProcess process) {
-    driver = process;
-    LOG.info("Session {}: driver started ({})", id, process.describe());
-    process.exit().onComplete(ar -> context.runOnContext(v -> onDriverExit(ar.succeeded() ? ar.result() : -1)));
-    if (stopping || status.state().isFinished()) {
-      // Deleted or timed out while the process was being created.
-      killDriver(settings.stopGrace());
+  /** Receives the application supervisor's calls, on the session's context. */
+  private final class AppEvents implements SparkApplication.Listener {
+    @Override
+    public void launched(DriverProcess process) {
+      LOG.info("Session {}: driver started ({})", id, process.describe());
     }
-  }
 
-  private void onLaunchFailed(Throwable cause) {
-    String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-    LOG.warn("Session {}: could not launch the driver: {}", id, why);
-    note("Could not launch the driver: " + why);
-    finish(stopping ? SessionState.DEAD : SessionState.ERROR, "the driver could not be launched");
-    release();
+    @Override
+    public void launchFailed(Throwable cause) {
+      String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+      LOG.warn("Session {}: could not launch the driver: {}", id, why);
+      note("Could not launch the driver: " + why);
+      finish(stopping ? SessionState.DEAD : SessionState.ERROR, "the driver could not be launched");
+      release();
+    }
+
+    @Override
+    public void exited(int code, boolean killedByGateway) {
+      onDriverExit(code, killedByGateway);
+    }
+
+    @Override
+    public void infoChanged(io.sparkgate.gateway.launch.AppInfo info) {
+      // YARN's facts about the application: its id before the agent reports, the driver's log.
+      SessionStatus now = status;
+      status = new SessionStatus(now.state(), info.appId(), info.driverLogUrl(),
+          now.sparkUiUrl() != null ? now.sparkUiUrl() : info.sparkUiUrl());
+    }
   }
 
   private void onStartTimeout() {
@@ -283,7 +293,7 @@ public final class InteractiveSession {
     }
   }
 
-  private void onDriverExit(int code) {
+  private void onDriverExit(int code, boolean killedByGateway) {
     cancelTimer(startTimer);
     cancelTimer(reconnectTimer);
     cancelTimer(stopTimer);
@@ -318,12 +328,9 @@ public final class InteractiveSession {
       transition(SessionState.SHUTTING_DOWN);
     }
     failCompletions("the session is stopping");
-    if (driver == null) {
-      if (!launching) {
-        release();
-      }
-      // else onLaunched kills the fresh process.
-    } else if (endpoint != null && endpoint.connected() && driver.isAlive()) {
+    if (app.isIdle()) {
+      release();
+    } else if (endpoint != null && endpoint.connected() && app.isRunning()) {
       endpoint.send(new Command.Shutdown(reason));
       cancelTimer(stopTimer);
       stopTimer = vertx.setTimer(Math.max(1, settings.stopGrace().toMillis()), t -> {
@@ -336,15 +343,14 @@ public final class InteractiveSession {
     return terminated.future();
   }
 
+  /** Ends the driver (once it exists, when it is still being launched). */
   private void killDriver(Duration grace) {
-    if (driver != null && driver.isAlive()) {
-      killedByGateway = true;
-      driver.kill(grace);
-    }
+    app.kill(grace);
   }
 
   /** The driver is gone (or never came): forget the agent and report termination. */
   private void release() {
+    agentLinked = false;
     if (endpoint != null) {
       agents.unregister(id);
       endpoint = null;
@@ -483,12 +489,16 @@ public final class InteractiveSession {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
+      observer.agentConnected(everConnected);
+      everConnected = true;
+      agentLinked = true;
       LOG.info("Session {}: agent connected", id);
     }
 
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
+      agentLinked = false;
       SessionState state = status.state();
       if (stopping || state.isFinished()) {
         return;
@@ -497,6 +507,18 @@ public final class InteractiveSession {
           cause == null ? "closed" : cause.getMessage(), settings.reconnectGrace());
       cancelTimer(reconnectTimer);
       reconnectTimer = vertx.setTimer(Math.max(1, settings.reconnectGrace().toMillis()), t -> onReconnectGraceOver());
+    }
+
+    @Override
+    public void agentFailed(String reason) {
+      checkContext();
+      if (stopping || status.state().isFinished()) {
+        return;
+      }
+      LOG.warn("Session {}: {}; stopping the driver", id, reason);
+      note("The gateway gave up on the driver's agent: " + reason + ".");
+      finish(SessionState.ERROR, reason);
+      killDriver(settings.stopGrace());
     }
 
     @Override
@@ -537,6 +559,9 @@ public final class InteractiveSession {
     }
     cancelTimer(startTimer);
     startTimer = -1;
+    if (!everIdle) {
+      observer.sessionReady(kind, (System.nanoTime() - createdNanos) / 1_000_000);
+    }
     everIdle = true;
     lastActivity = System.currentTimeMillis();
     String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();
