@@ -41,9 +41,11 @@ import org.slf4j.LoggerFactory;
  * session's secret (see proto/README.md), then carries that session's commands and events, acknowledged
  * and replayed across reconnects.
  *
- * <p>In the gateway it runs on the Netty event loop of the sessions' Vert.x context
- * ({@link #start(String, int, EventLoopGroup)}): an event read from an agent is applied to its session
- * on the same thread, and a command a session sends is written without crossing threads. On this kind
+ * <p>In the gateway it runs on Vert.x's event loops ({@link #start(String, int, EventLoopGroup)}), and
+ * once an agent has said which session it serves, its connection moves to the event loop of that
+ * session's context (each session has its own, spread over the loops): an event read from an agent is
+ * applied to its session on the same thread, and a command a session sends is written without
+ * crossing threads. On this kind
  * of machine every cross-thread hand-off costs up to a millisecond (an idle vCPU has to be woken), so
  * the two hops saved are most of the gateway's share of a statement's latency. Without a group it
  * runs on an event loop of its own. Either way, events reach each session on the session's context,
@@ -189,6 +191,14 @@ public final class AgentServer implements AgentRegistry {
     return done.future();
   }
 
+  /** The Netty event loop of the session's context, or null when it is not a Vert.x event loop. */
+  private static io.netty.channel.EventLoop homeLoop(Link l) {
+    if (l.context instanceof io.vertx.core.internal.ContextInternal c && c.isEventLoopContext()) {
+      return c.nettyEventLoop();
+    }
+    return null;
+  }
+
   private byte[] secretFor(int sessionId) {
     Link link = links.get(sessionId);
     return link == null ? null : link.secret;
@@ -257,6 +267,8 @@ public final class AgentServer implements AgentRegistry {
     private Link link;
     private Outbox.Sink sink;
     private Throwable failure;
+    /** Messages read while the connection moves to its session's event loop; null otherwise. */
+    private java.util.List<Object> held;
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
@@ -269,6 +281,48 @@ public final class AgentServer implements AgentRegistry {
         ctx.close();
         return;
       }
+      io.netty.channel.EventLoop home = homeLoop(l);
+      if (home != null && home != ctx.channel().eventLoop()) {
+        moveTo(home, ctx, done, l);
+        return;
+      }
+      attach(ctx, done, l);
+    }
+
+    /**
+     * Moves the connection to the event loop of its session's context, so that the session's events
+     * are applied, and its commands written, on one thread (sessions, and so their agents, are
+     * spread over the event loops). Messages already read meanwhile are held and handled after.
+     */
+    private void moveTo(io.netty.channel.EventLoop home, ChannelHandlerContext ctx, HandshakeCompleted done, Link l) {
+      Channel ch = ctx.channel();
+      held = new java.util.ArrayList<>();
+      ch.config().setAutoRead(false);
+      ch.deregister().addListener(d -> {
+        if (!d.isSuccess()) {
+          ch.close();
+          return;
+        }
+        home.register(ch).addListener(r -> {
+          // Now on the session's loop.
+          java.util.List<Object> messages = held;
+          held = null;
+          if (!r.isSuccess() || !ch.isOpen()) {
+            messages.forEach(ReferenceCountUtil::release);
+            ch.close();
+            return;
+          }
+          attach(ctx, done, l);
+          for (Object m : messages) {
+            channelRead(ctx, m);
+          }
+          channelReadComplete(ctx);
+          ch.config().setAutoRead(true);
+        });
+      });
+    }
+
+    private void attach(ChannelHandlerContext ctx, HandshakeCompleted done, Link l) {
       Channel ch = ctx.channel();
       ctx.pipeline().addBefore(ctx.name(), "heartbeat", new HeartbeatHandler(done.heartbeatIntervalMillis()));
       Channel previous = l.channel;
@@ -292,6 +346,10 @@ public final class AgentServer implements AgentRegistry {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (held != null) {
+        held.add(msg); // Handled once the connection is on its session's loop.
+        return;
+      }
       try {
         Link l = link;
         if (l == null) {
@@ -314,6 +372,9 @@ public final class AgentServer implements AgentRegistry {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (held != null) {
+        return;
+      }
       Link l = link;
       if (l != null) {
         long ack = l.events.takeAck();
@@ -350,6 +411,10 @@ public final class AgentServer implements AgentRegistry {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      if (held != null) {
+        held.forEach(ReferenceCountUtil::release);
+        held.clear();
+      }
       Link l = link;
       if (l != null) {
         l.commands.detach(sink);
