@@ -127,6 +127,14 @@ public final class ConfigEntry<T> {
     });
   }
 
+  static ConfigEntry<Boolean> bool(String key, String defaultValue, String doc) {
+    return new ConfigEntry<>(key, defaultValue, "true|false", doc, s -> switch (s.toLowerCase(Locale.ROOT)) {
+      case "true" -> Boolean.TRUE;
+      case "false" -> Boolean.FALSE;
+      default -> throw new IllegalArgumentException("must be true or false");
+    });
+  }
+
   static ConfigEntry<Integer> intRange(String key, String defaultValue, int min, int max, String doc) {
     return new ConfigEntry<>(key, defaultValue, "integer " + min + ".." + max, doc, s -> {
       long v;

@@ -38,10 +38,13 @@ public final class Gateway {
   private final List<String> deployments;
   private final int port;
   private final GatewayMetrics metrics;
+  private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
-      List<String> deployments, int port, GatewayMetrics metrics, Health health) {
+      List<String> deployments, int port, GatewayMetrics metrics, Health health,
+      java.util.function.Supplier<RestApi> api) {
+    this.api = api;
     this.metrics = metrics;
     this.health = health;
     this.vertx = vertx;
@@ -93,7 +96,7 @@ public final class Gateway {
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
-        launcher.onYarn());
+        launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
     metrics.sessions(sessions::list);
     for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
@@ -107,8 +110,11 @@ public final class Gateway {
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
     StreamSettings streams = StreamSettings.from(config);
+    RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
+        config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams).extend(ops::mount);
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options)
+            .extend(ops::mount);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
@@ -127,13 +133,18 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .transform(ar -> {
               hadoop.close();
               return Future.failedFuture(t);
             }));
+  }
+
+  /** A router like the one each event loop serves (every route of the HTTP API); for tests and tools. */
+  public io.vertx.ext.web.Router newRouter() {
+    return api.get().router();
   }
 
   /** The gateway's meters. */

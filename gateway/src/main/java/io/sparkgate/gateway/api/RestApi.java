@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}
  * GET    /sessions/{id}/state
  * DELETE /sessions/{id}
+ * POST   /sessions/{id}/stop                    204 once the driver is gone
  * GET    /sessions/{id}/log                     ?from&amp;size
- * GET    /sessions/{id}/statements              ?from&amp;size
+ * GET    /sessions/{id}/statements              ?from&amp;size&amp;order=desc
  * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
  * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
@@ -46,11 +47,16 @@ import org.slf4j.LoggerFactory;
  * GET    /batches/{id}
  * GET    /batches/{id}/state
  * GET    /batches/{id}/log                      ?from&amp;size
+ * GET    /batches/{id}/events                   Server-Sent Events (batch, log)
  * DELETE /batches/{id}                          kills the application
  * </pre>
  *
  * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
  * configured, {@link Cors} answers preflights and marks answers to pages of those origins.
+ *
+ * <p>Every {@code {id}} is a session's id or its name, as in Livy. A request whose {@code Accept}
+ * header asks for a Livy API version other than {@value #LIVY_API_REVISION}
+ * ({@code application/vnd.livy.v0.2+json}) is answered 406, as Livy's ApiVersioningSupport does.
  *
  * <p>Reads are served from the sessions' published values on the event loop that took the request:
  * no lock, no hop, no wait (a statement's JSON is rendered once per change and then only written).
@@ -69,8 +75,26 @@ public final class RestApi {
 
   /** The Livy release whose REST API this gateway speaks. */
   public static final String LIVY_API_VERSION = "0.8.0-incubating";
+  /** The only version of Livy's REST API there is (Livy's ApiVersions: v0.1). */
+  public static final String LIVY_API_REVISION = "0.1";
+  /** The build: version, user, revision, branch, date, url (from the filtered resource). */
+  private static final Properties BUILD = loadBuild();
   /** This gateway's version (from the build). */
-  public static final String SPARKGATE_VERSION = loadVersion();
+  public static final String SPARKGATE_VERSION = BUILD.getProperty("version");
+
+  /** What Livy's Accept header names: everything after {@code application/vnd.livy.v} up to a {@code +}. */
+  private static final java.util.regex.Pattern LIVY_ACCEPT =
+      java.util.regex.Pattern.compile("application/vnd\\.livy\\.v([^+]*).*", java.util.regex.Pattern.DOTALL);
+
+  /** What a session limit is answered with, and the Spark properties a request may not set. */
+  public record Options(int sessionLimitStatus, java.util.Set<String> confBlacklist) {
+    /** Livy's 400 at the limit, nothing blacklisted. */
+    public static final Options DEFAULTS = new Options(400, java.util.Set.of());
+
+    public Options {
+      confBlacklist = java.util.Set.copyOf(confBlacklist);
+    }
+  }
 
   /** Default page size of GET /sessions and GET /sessions/{id}/log, as Livy. */
   static final int DEFAULT_PAGE = 100;
@@ -85,6 +109,7 @@ public final class RestApi {
   private final FileResolver files;
   private final RequestBodies bodies;
   private final long maxBodyBytes;
+  private final int sessionLimitStatus;
   private final Buffer versionJson;
   private final StreamSettings streamSettings;
   private final Cors cors;
@@ -107,21 +132,24 @@ public final class RestApi {
    */
   public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
       int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings,
+        Options.DEFAULTS);
+  }
+
+  /** As above, with a Livy operator's settings in {@code options}. */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
     this.files = files;
-    this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
+    this.bodies = new RequestBodies(maxNameLength, maxCodeLength, options.confBlacklist());
     this.maxBodyBytes = maxBodyBytes;
+    this.sessionLimitStatus = options.sessionLimitStatus();
     this.streamSettings = streamSettings;
     this.cors = new Cors(streamSettings.allowedOrigins());
     this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
-    this.versionJson = LivyJson.render(g -> {
-      g.writeStartObject();
-      g.writeStringField("version", LIVY_API_VERSION);
-      g.writeStringField("sparkgateVersion", SPARKGATE_VERSION);
-      g.writeEndObject();
-    });
+    this.versionJson = LivyJson.version(LIVY_API_VERSION, BUILD);
   }
 
   /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
@@ -140,12 +168,14 @@ public final class RestApi {
       router.route().handler(cors);
     }
 
+    router.route().handler(this::checkApiVersion);
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
     router.post("/sessions").handler(body).handler(this::createSession);
     router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx))));
     router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx))));
     router.delete("/sessions/:id").handler(body).handler(this::deleteSession);
+    router.post("/sessions/:id/stop").handler(body).handler(this::stopSession);
     router.get("/sessions/:id/log").handler(this::log);
     router.get("/sessions/:id/statements").handler(this::listStatements);
     router.post("/sessions/:id/statements").handler(body).handler(this::submitStatement);
@@ -161,6 +191,7 @@ public final class RestApi {
       router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx))));
       router.get("/batches/:id/log").handler(this::batchLog);
       router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+      router.get("/batches/:id/events").handler(this::batchEvents);
     }
 
     router.route().failureHandler(this::failure);
@@ -215,6 +246,19 @@ public final class RestApi {
 
   // --- Handlers ---------------------------------------------------------------------------------
 
+  /** 406 for a Livy API version this gateway does not speak, as Livy's ApiVersioningSupport. */
+  private void checkApiVersion(RoutingContext ctx) {
+    String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
+    if (accept != null) {
+      java.util.regex.Matcher m = LIVY_ACCEPT.matcher(accept.strip());
+      if (m.matches() && !m.group(1).equals(LIVY_API_REVISION)) {
+        throw new ApiError(406, "Unsupported Livy API version '" + cut(m.group(1)) + "' in the Accept header;"
+            + " this gateway speaks application/vnd.livy.v" + LIVY_API_REVISION + "+json");
+      }
+    }
+    ctx.next();
+  }
+
   private void listSessions(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
@@ -224,8 +268,7 @@ public final class RestApi {
 
   private void createSession(RoutingContext ctx) {
     SessionRequest parsed = bodies.session(ctx.body().buffer());
-    SessionRequest request = files == null ? parsed : new SessionRequest(parsed.name(), parsed.kind(),
-        parsed.heartbeatTimeoutSeconds(), resolved(() -> files.resolve(parsed.app())));
+    SessionRequest request = files == null ? parsed : parsed.withApp(resolved(() -> files.resolve(parsed.app())));
     respond(ctx, sessions.create(request, null), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
@@ -235,6 +278,16 @@ public final class RestApi {
   private void deleteSession(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
     respond(ctx, sessions.delete(s.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  /** Livy's stop: the driver is stopped, the session stays listed, 204 once the driver is gone. */
+  private void stopSession(RoutingContext ctx) {
+    InteractiveSession s = session(ctx);
+    respond(ctx, sessions.stop(s.id(), "stopped by a client"), v -> {
+      if (!ctx.response().ended()) {
+        ctx.response().setStatusCode(204).end();
+      }
+    });
   }
 
   private void log(RoutingContext ctx) {
@@ -271,6 +324,16 @@ public final class RestApi {
     log(ctx, b.id(), b.log().lines());
   }
 
+  /** Server-Sent Events of a batch: {@code batch} (its view on every change) and {@code log} events. */
+  private void batchEvents(RoutingContext ctx) {
+    BatchSession b = batch(ctx);
+    Long from = StreamRoutes.resumeFrom(ctx);
+    new io.sparkgate.gateway.stream.SseSubscriber(vertx, ctx.request(), b.events(),
+        io.sparkgate.gateway.session.SessionEvent.NO_STATEMENT, streamSettings.subscriberLimits(),
+        streamSettings.keepAlive().toMillis())
+        .begin(from != null ? from : io.sparkgate.gateway.stream.Subscriber.FROM_OLDEST, () -> false);
+  }
+
   private void deleteBatch(RoutingContext ctx) {
     BatchSession b = batch(ctx);
     respond(ctx, batches.delete(b.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
@@ -299,8 +362,22 @@ public final class RestApi {
   private void listStatements(RoutingContext ctx) {
     InteractiveSession s = session(ctx);
     List<Statement> all = s.statements();
+    String order = ctx.request().getParam("order");
+    if (order != null) {
+      // As Livy: desc lists the newest first, and from counts from the newest.
+      switch (order.strip().toLowerCase(java.util.Locale.ROOT)) {
+        case "desc" -> {
+          List<Statement> reversed = new java.util.ArrayList<>(all);
+          java.util.Collections.reverse(reversed);
+          all = reversed;
+        }
+        case "asc" -> { }
+        default -> throw ApiError.badRequest("order must be asc or desc, not '" + cut(order) + "'");
+      }
+    }
     int from = queryInt(ctx, "from", 0);
-    int size = Math.min(queryInt(ctx, "size", MAX_PAGE), MAX_PAGE);
+    // Livy's default page is every statement kept.
+    int size = Math.min(queryInt(ctx, "size", all.size()), MAX_PAGE);
     ok(ctx, LivyJson.statements(all.size(), page(all, from, size)));
   }
 
@@ -371,7 +448,10 @@ public final class RestApi {
 
   // --- Helpers ----------------------------------------------------------------------------------
 
-  /** The session named by the path, touched (a client called it); 404 when unknown or not a number. */
+  /**
+   * The session the path names by id or, when not all digits, by name (as Livy), touched (a client
+   * called it); 404 when unknown.
+   */
   private InteractiveSession session(RoutingContext ctx) {
     return findSession(sessions, ctx);
   }
@@ -380,9 +460,11 @@ public final class RestApi {
   static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
-    Integer id = parseId(raw);
-    if (id != null) {
-      s = sessions.get(id);
+    if (raw != null && !raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      Integer id = parseId(raw);
+      s = id == null ? null : sessions.get(id);
+    } else if (raw != null && !raw.isEmpty()) {
+      s = sessions.get(raw);
     }
     if (s == null) {
       throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
@@ -492,12 +574,13 @@ public final class RestApi {
     }
   }
 
-  private static int status(SessionException.Reason reason) {
+  private int status(SessionException.Reason reason) {
     return switch (reason) {
       case BAD_REQUEST -> 400;
       case NOT_FOUND -> 404;
       case TOO_MANY -> 429;
       case UNAVAILABLE -> 503;
+      case SESSION_LIMIT -> sessionLimitStatus;
       case TIMEOUT -> 504;
     };
   }
@@ -513,19 +596,31 @@ public final class RestApi {
     return s.length() <= 64 ? s : s.substring(0, 64) + "...";
   }
 
-  private static String loadVersion() {
+  /**
+   * The build facts in {@code sparkgate-version.properties} (filtered by Maven): version, user,
+   * revision, branch, date, url; "unknown" for any the build did not fill in.
+   */
+  private static Properties loadBuild() {
+    Properties p = new Properties();
     try (InputStream in = RestApi.class.getResourceAsStream("/sparkgate-version.properties")) {
       if (in != null) {
-        Properties p = new Properties();
         p.load(in);
-        String v = p.getProperty("version");
-        if (v != null && !v.startsWith("$")) {
-          return v;
-        }
       }
     } catch (IOException e) {
       LOG.debug("cannot read the version resource", e);
     }
-    return "unknown";
+    Properties out = new Properties();
+    for (String key : List.of("version", "user", "revision", "branch", "date", "url")) {
+      String v = p.getProperty(key);
+      out.setProperty(key, v == null || v.isBlank() || v.contains("${") ? "unknown" : v.strip());
+    }
+    // A remote's URL may carry credentials (https://user:token@host/...): never answer them.
+    out.setProperty("url", withoutCredentials(out.getProperty("url")));
+    return out;
+  }
+
+  /** {@code url} without the user information of its authority ({@code https://user:token@host/x}). */
+  static String withoutCredentials(String url) {
+    return url.replaceFirst("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", "$1");
   }
 }

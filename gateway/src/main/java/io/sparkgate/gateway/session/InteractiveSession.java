@@ -74,6 +74,7 @@ public final class InteractiveSession {
   /** Whether a task that publishes new log lines is on its way to the context. */
   private final AtomicBoolean logPending = new AtomicBoolean();
 
+  private final long createdAt;
   private volatile SessionStatus status;
   private volatile long lastTouched;
   private volatile long lastActivity;
@@ -125,6 +126,7 @@ public final class InteractiveSession {
     this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
         observer::statementEnded);
     long now = System.currentTimeMillis();
+    this.createdAt = now;
     this.lastTouched = now;
     this.lastActivity = now;
     this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
@@ -203,6 +205,11 @@ public final class InteractiveSession {
     lastTouched = System.currentTimeMillis();
   }
 
+  /** Epoch millis when the session was created; its ttl counts from here. */
+  public long createdAt() {
+    return createdAt;
+  }
+
   /** Epoch millis of the last client call on the session. */
   public long lastTouched() {
     return lastTouched;
@@ -245,6 +252,7 @@ public final class InteractiveSession {
     conf.put(LaunchContract.SESSION_KIND, kind == null ? "" : kind.livyName());
     conf.put(LaunchContract.MAX_OUTPUT_BYTES, Long.toString(settings.maxOutputBytes()));
     conf.put(LaunchContract.SQL_MAX_ROWS, Integer.toString(settings.sqlMaxRows()));
+    conf.put(LaunchContract.CANCEL_GRACE_SECONDS, Long.toString(Math.max(1, settings.cancelGrace().toSeconds())));
     conf.put(LaunchContract.IDLE_EXIT_SECONDS, Long.toString(settings.agentIdleExit().toSeconds()));
     String encoded = AgentAuth.encodeSecret(secret);
     LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id,
@@ -301,8 +309,9 @@ public final class InteractiveSession {
     note("The driver exited with code " + code + ".");
     SessionState state = status.state();
     if (state == SessionState.SHUTTING_DOWN) {
-      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
-          "the session was stopped");
+      // As Livy's InteractiveSession: a stopped session is dead whatever its driver's exit (Livy
+      // keeps success and killed for batches).
+      finish(SessionState.DEAD, "the session was stopped");
     } else if (!state.isFinished()) {
       LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
       finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");
