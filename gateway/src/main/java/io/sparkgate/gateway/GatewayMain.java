@@ -51,11 +51,12 @@ public final class GatewayMain {
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMAND_BYTES));
     Gateway gateway;
     try {
-      // Sessions and the agent connections share one event loop: no thread hand-off between an
-      // agent's socket and its session (see AgentServer).
+      // Agent connections are accepted on every event loop and then move to their session's (each
+      // session has an event loop of its own): no thread hand-off between an agent's socket and
+      // its session (see AgentServer).
       Context sessionsContext = vertx.getOrCreateContext();
       int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort(),
-              ((ContextInternal) sessionsContext).nettyEventLoop())
+              ((io.vertx.core.internal.VertxInternal) vertx).nettyEventLoopGroup())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, metrics)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -55,7 +55,8 @@ public final class SocketSubscriber extends Subscriber {
 
   @Override
   boolean transportFull() {
-    return socket.writeQueueFull();
+    // A closed socket takes nothing more, but is not full: what is left is dropped by send.
+    return !socket.isClosed() && socket.writeQueueFull();
   }
 
   @Override

@@ -44,6 +44,9 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     }
   }
 
+  /** How often a subscriber waiting for room on its connection looks whether there is some. */
+  private static final long ROOM_CHECK_MILLIS = 50;
+
   /** Events read from the log per page of a backlog. */
   private static final int PAGE = 64;
 
@@ -295,10 +298,28 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     if (!waitingForDrain) {
       // The connection is full: continue once it has written enough.
       waitingForDrain = true;
-      onTransportDrained(() -> {
-        waitingForDrain = false;
-        drain();
-      });
+      onTransportDrained(this::roomAgain);
+      // Transports do not all call their drain handler when they had room again before it was set:
+      // look again now and then while waiting.
+      home.owner().setTimer(ROOM_CHECK_MILLIS, t -> checkRoom());
+    }
+  }
+
+  private void checkRoom() {
+    if (!waitingForDrain || ended || closed) {
+      return;
+    }
+    if (transportFull()) {
+      home.owner().setTimer(ROOM_CHECK_MILLIS, t -> checkRoom());
+    } else {
+      roomAgain();
+    }
+  }
+
+  private void roomAgain() {
+    if (waitingForDrain) {
+      waitingForDrain = false;
+      drain();
     }
   }
 
