@@ -96,7 +96,7 @@ public final class Gateway {
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
-        launcher.onYarn());
+        launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
     metrics.sessions(sessions::list);
     for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
