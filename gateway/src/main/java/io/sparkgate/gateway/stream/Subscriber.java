@@ -143,9 +143,12 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       } else {
         backlog = ((SessionEventLog.Events) read).events();
       }
+      // Only a statement's stream ends: a session's stream goes on past any statement's last event.
       boolean sawLast = false;
-      for (SessionEvent e : backlog) {
-        sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
+      if (statement != SessionEvent.NO_STATEMENT) {
+        for (SessionEvent e : backlog) {
+          sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
+        }
       }
       backlogAfter = after;
       backlogEnd = backlog.isEmpty() ? after : backlog.get(backlog.size() - 1).id();
