@@ -20,6 +20,9 @@ public final class ConfigEntry<T> {
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|min|h|d)");
   private static final Pattern BYTES = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
+  /** The {@link #type()} of list entries. */
+  static final String LIST_TYPE = "comma-separated list";
+
   private final String key;
   private final String defaultValue;
   private final String type;
@@ -122,6 +125,31 @@ public final class ConfigEntry<T> {
         }
       }
       throw new IllegalArgumentException("must be one of " + choices);
+    });
+  }
+
+  /** {@code true} or {@code false}. */
+  static ConfigEntry<Boolean> bool(String key, String defaultValue, String doc) {
+    return new ConfigEntry<>(key, defaultValue, "true|false", doc, s -> {
+      return switch (s.toLowerCase(Locale.ROOT)) {
+        case "true" -> Boolean.TRUE;
+        case "false" -> Boolean.FALSE;
+        default -> throw new IllegalArgumentException("must be true or false");
+      };
+    });
+  }
+
+  /** A comma-separated list of names (blanks around commas ignored); empty means none. */
+  static ConfigEntry<List<String>> list(String key, String defaultValue, String doc) {
+    return new ConfigEntry<>(key, defaultValue, LIST_TYPE, doc, s -> {
+      List<String> out = new java.util.ArrayList<>();
+      for (String part : s.split(",")) {
+        String p = part.strip();
+        if (!p.isEmpty()) {
+          out.add(p);
+        }
+      }
+      return List.copyOf(out);
     });
   }
 

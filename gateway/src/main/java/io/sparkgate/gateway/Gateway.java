@@ -25,8 +25,11 @@ public final class Gateway {
   private final SessionManager sessions;
   private final List<String> deployments;
   private final int port;
+  private final io.sparkgate.gateway.auth.Security security;
 
-  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port) {
+  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port,
+      io.sparkgate.gateway.auth.Security security) {
+    this.security = security;
     this.vertx = vertx;
     this.sessions = sessions;
     this.deployments = deployments;
@@ -58,7 +61,16 @@ public final class Gateway {
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    java.util.function.Supplier<RestApi> api = () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode);
+    io.sparkgate.gateway.auth.Security security;
+    io.vertx.core.net.KeyCertOptions tls;
+    try {
+      security = io.sparkgate.gateway.auth.Security.create(vertx, config);
+      tls = io.sparkgate.gateway.auth.ServerTls.keyCert(config);
+    } catch (RuntimeException e) {
+      return sessions.shutdown().transform(ar -> Future.failedFuture(e));
+    }
+    java.util.function.Supplier<RestApi> api =
+        () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode, security);
     api.get().warmUp();
     String host = config.serverHost();
 
@@ -67,15 +79,15 @@ public final class Gateway {
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
     return vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort);
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, tls);
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, List.of(id), port);
+          return new Gateway(vertx, sessions, List.of(id), port, security);
         })
-        .recover(t -> sessions.shutdown().transform(ar -> Future.failedFuture(t)));
+        .recover(t -> sessions.shutdown().eventually(security::close).transform(ar -> Future.failedFuture(t)));
   }
 
   /** The port the REST API listens on. */
@@ -99,6 +111,6 @@ public final class Gateway {
         undeploys.add(vertx.undeploy(id));
       }
       return Future.join(undeploys);
-    });
+    }).eventually(security::close);
   }
 }

@@ -16,6 +16,7 @@ public final class ApiVerticle extends VerticleBase {
   private final Supplier<RestApi> api;
   private final String host;
   private final int port;
+  private final io.vertx.core.net.KeyCertOptions tls;
   private HttpServer server;
 
   /**
@@ -23,6 +24,14 @@ public final class ApiVerticle extends VerticleBase {
    *     share one free port
    */
   public ApiVerticle(Supplier<RestApi> api, String host, int port) {
+    this(api, host, port, null);
+  }
+
+  /**
+   * @param tls the certificate and key of HTTPS, or null for plain HTTP
+   */
+  public ApiVerticle(Supplier<RestApi> api, String host, int port, io.vertx.core.net.KeyCertOptions tls) {
+    this.tls = tls;
     this.api = Objects.requireNonNull(api, "api");
     this.host = Objects.requireNonNull(host, "host");
     this.port = port;
@@ -34,6 +43,9 @@ public final class ApiVerticle extends VerticleBase {
         .setHost(host)
         .setPort(port)
         .setTcpNoDelay(true);
+    if (tls != null) {
+      options.setSsl(true).setKeyCertOptions(tls);
+    }
     return vertx.createHttpServer(options)
         .requestHandler(api.get().router())
         .listen()

@@ -1,5 +1,7 @@
 package io.sparkgate.gateway.api;
 
+import io.sparkgate.gateway.auth.Identity;
+import io.sparkgate.gateway.auth.Security;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.SessionException;
 import io.sparkgate.gateway.session.SessionManager;
@@ -71,6 +73,7 @@ public final class RestApi {
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final Buffer versionJson;
+  private final Security security;
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -78,6 +81,15 @@ public final class RestApi {
    * @param maxCodeLength longest statement code accepted, in characters
    */
   public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
+    this(vertx, sessions, maxBodyBytes, maxNameLength, maxCodeLength, Security.open());
+  }
+
+  /**
+   * @param security authentication in front of every route, and the access checks of each session
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength,
+      Security security) {
+    this.security = java.util.Objects.requireNonNull(security, "security");
     this.vertx = vertx;
     this.sessions = sessions;
     this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
@@ -97,11 +109,13 @@ public final class RestApi {
     // often send JSON without one, or as form data).
     BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes).setMergeFormAttributes(false);
 
+    // Authentication, impersonation and CSRF before anything else, also for unknown paths.
+    router.route().handler(security.handler());
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
     router.post("/sessions").handler(body).handler(this::createSession);
-    router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx))));
-    router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx))));
+    router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx, false))));
+    router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx, false))));
     router.delete("/sessions/:id").handler(body).handler(this::deleteSession);
     router.get("/sessions/:id/log").handler(this::log);
     router.get("/sessions/:id/statements").handler(this::listStatements);
@@ -137,25 +151,26 @@ public final class RestApi {
   private void listSessions(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
-    List<InteractiveSession> all = sessions.list();
+    List<InteractiveSession> all = visible(ctx, sessions.list());
     ok(ctx, LivyJson.sessions(from, all.size(), page(all, from, size)));
   }
 
   private void createSession(RoutingContext ctx) {
-    SessionRequest request = bodies.session(ctx.body().buffer());
-    respond(ctx, sessions.create(request, null), s -> {
+    SessionRequest asked = bodies.session(ctx.body().buffer());
+    SessionRequest request = asked.withApp(asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
+    respond(ctx, sessions.create(request, Identity.of(ctx).user()), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
     });
   }
 
   private void deleteSession(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     respond(ctx, sessions.delete(s.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
   }
 
   private void log(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     List<String> lines = s.log().lines();
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
     // Without from, the last `size` lines, as Livy.
@@ -164,7 +179,7 @@ public final class RestApi {
   }
 
   private void listStatements(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     List<Statement> all = s.statements();
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", MAX_PAGE), MAX_PAGE);
@@ -172,7 +187,7 @@ public final class RestApi {
   }
 
   private void submitStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     RequestBodies.StatementBody b = bodies.statement(ctx.body().buffer());
     respond(ctx, sessions.submit(s, b.code(), b.kind()), st -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id() + "/statements/" + st.id());
@@ -181,7 +196,7 @@ public final class RestApi {
   }
 
   private void getStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     Statement st = statement(ctx, s);
     if (st.executionMicros() > 0) {
       // Outside Livy's JSON, which clients parse strictly: the driver's own time, for benchmarks.
@@ -192,21 +207,32 @@ public final class RestApi {
   }
 
   private void cancelStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     Statement st = statement(ctx, s);
     respond(ctx, sessions.cancel(s, st.id()), v -> ok(ctx, LivyJson.message("canceled")));
   }
 
   private void complete(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     RequestBodies.CompletionBody b = bodies.completion(ctx.body().buffer());
     respond(ctx, sessions.complete(s, b.code(), b.kind(), b.cursor()), c -> ok(ctx, LivyJson.candidates(c)));
   }
 
   // --- Helpers ----------------------------------------------------------------------------------
 
-  /** The session named by the path, touched (a client called it); 404 when unknown or not a number. */
-  private InteractiveSession session(RoutingContext ctx) {
+  /** The sessions of {@code all} the caller may read (all of them without access control). */
+  private List<InteractiveSession> visible(RoutingContext ctx, List<InteractiveSession> all) {
+    if (!security.access().enabled()) {
+      return all;
+    }
+    return all.stream().filter(s -> security.canView(ctx, s.owner())).toList();
+  }
+
+  /**
+   * The session named by the path, touched (a client called it); 404 when unknown or not a number,
+   * 403 when the caller may not read it (or change it, for {@code modify}).
+   */
+  private InteractiveSession session(RoutingContext ctx, boolean modify) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
     Integer id = parseId(raw);
@@ -215,6 +241,11 @@ public final class RestApi {
     }
     if (s == null) {
       throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
+    }
+    if (modify) {
+      security.requireModify(ctx, s.owner(), "session " + s.id());
+    } else {
+      security.requireView(ctx, s.owner(), "session " + s.id());
     }
     s.touch();
     return s;

@@ -18,4 +18,9 @@ public record SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds
     }
     Objects.requireNonNull(app, "app");
   }
+
+  /** This request with {@code app} instead (e.g. the proxy user access control settled). */
+  public SessionRequest withApp(SparkAppRequest app) {
+    return new SessionRequest(name, kind, heartbeatTimeoutSeconds, app);
+  }
 }

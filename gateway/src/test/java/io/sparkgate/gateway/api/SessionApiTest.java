@@ -19,6 +19,12 @@ class SessionApiTest extends GatewayTestBase {
   private static final List<String> SESSION_FIELDS =
       List.of("id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log");
 
+  /** Impersonation on, so that a proxyUser is taken (without authentication anyone may name one). */
+  @Override
+  protected java.util.Map<String, String> settings() {
+    return java.util.Map.of("sparkgate.impersonation.enabled", "true");
+  }
+
   @Test
   void createAnswers201WithLocationAndTheSession() {
     Response r = post("/sessions", "{\"kind\":\"pyspark\",\"name\":\"shape-1\",\"proxyUser\":\"bob\"}");

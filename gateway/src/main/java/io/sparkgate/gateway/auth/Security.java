@@ -1,0 +1,282 @@
+package io.sparkgate.gateway.auth;
+
+import io.sparkgate.gateway.GatewayConfig;
+import io.sparkgate.gateway.api.ApiError;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.file.Path;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's security policy in one place: who a request comes from (authentication), whom it
+ * acts as ({@code doAs}, impersonation), whether it may use the gateway and a given session (access
+ * control), and CSRF protection. The REST API puts {@link #handler()} in front of every route and
+ * asks {@link #requireView}, {@link #requireModify} and {@link #runAs} where a session is read,
+ * changed or created; the push streams go through the same handler and checks.
+ *
+ * <p>Nothing here blocks an event loop: credential checks that do IO run on {@link AuthWorkers}.
+ * Nothing here logs a credential: failures are logged with the remote address and the reason.
+ */
+public final class Security {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Security.class);
+
+  /** The header CSRF protection requires on requests that change something (Livy's name). */
+  public static final String CSRF_HEADER = "X-Requested-By";
+  /** The query parameter naming the user a request acts as (Livy's and Hadoop's name). */
+  public static final String DO_AS = "doAs";
+  private static final CharSequence WWW_AUTHENTICATE = HttpHeaders.createOptimized("WWW-Authenticate");
+
+  private final Authenticator authenticator;
+  private final AccessControl access;
+  private final boolean impersonation;
+  private final boolean csrf;
+  private final AuthWorkers workers;
+
+  /**
+   * @param authenticator null when nobody is authenticated ({@code none})
+   */
+  public Security(Authenticator authenticator, AccessControl access, boolean impersonation, boolean csrf,
+      AuthWorkers workers) {
+    this.authenticator = authenticator;
+    this.access = Objects.requireNonNull(access, "access");
+    this.impersonation = impersonation;
+    this.csrf = csrf;
+    this.workers = workers;
+  }
+
+  /** No authentication, no access control, no impersonation, no CSRF check. */
+  public static Security open() {
+    return new Security(null, AccessControl.open(), false, false, null);
+  }
+
+  /**
+   * The policy {@code config} describes. Reads key files and logs in to Kerberos: call it off the
+   * event loops, at start-up.
+   *
+   * @throws IllegalArgumentException when a setting the chosen type needs is missing or unusable
+   */
+  public static Security create(Vertx vertx, GatewayConfig config) {
+    String type = config.get(GatewayConfig.AUTH_TYPE);
+    String realm = config.get(GatewayConfig.AUTH_BASIC_REALM);
+    AuthWorkers workers = type.equals("none") ? null : new AuthWorkers(vertx);
+    Authenticator authenticator = switch (type) {
+      case "none" -> null;
+      case "basic" -> new HtpasswdAuthenticator(vertx, required(config, GatewayConfig.AUTH_HTPASSWD_FILE), realm);
+      case "jwt" -> new JwtAuthenticator(vertx, config.get(GatewayConfig.AUTH_JWT_ALGORITHM),
+          required(config, GatewayConfig.AUTH_JWT_KEY_FILE), config.get(GatewayConfig.AUTH_JWT_ISSUER),
+          config.get(GatewayConfig.AUTH_JWT_AUDIENCE), config.get(GatewayConfig.AUTH_JWT_USER_CLAIM), realm);
+      case "ldap" -> new LdapAuthenticator(config.get(GatewayConfig.AUTH_LDAP_URL),
+          config.get(GatewayConfig.AUTH_LDAP_USER_DN_PATTERN), config.get(GatewayConfig.AUTH_LDAP_BASE_DN),
+          config.get(GatewayConfig.AUTH_LDAP_USERNAME_DOMAIN), config.get(GatewayConfig.AUTH_LDAP_TIMEOUT), workers,
+          realm);
+      case "kerberos" -> new KerberosAuthenticator(config.get(GatewayConfig.AUTH_KERBEROS_PRINCIPAL),
+          required(config, GatewayConfig.AUTH_KERBEROS_KEYTAB), config.get(GatewayConfig.AUTH_KERBEROS_NAME_RULES),
+          workers);
+      default -> throw new IllegalArgumentException("unknown authentication type " + type);
+    };
+    AccessControl access = new AccessControl(config.get(GatewayConfig.ACCESS_CONTROL_ENABLED),
+        config.get(GatewayConfig.SUPERUSERS), config.get(GatewayConfig.ACCESS_CONTROL_MODIFY_USERS),
+        config.get(GatewayConfig.ACCESS_CONTROL_VIEW_USERS), config.get(GatewayConfig.ACCESS_CONTROL_ALLOWED_USERS));
+    boolean impersonation = config.get(GatewayConfig.IMPERSONATION_ENABLED);
+    boolean csrf = config.get(GatewayConfig.CSRF_PROTECTION);
+    LOG.info("Security: authentication {}, access control {}, impersonation {}, CSRF protection {}", type,
+        access.enabled() ? "on" : "off", impersonation ? "on" : "off", csrf ? "on" : "off");
+    return new Security(authenticator, access, impersonation, csrf, workers);
+  }
+
+  private static Path required(GatewayConfig config, io.sparkgate.gateway.ConfigEntry<String> entry) {
+    String v = config.get(entry);
+    if (v.isEmpty()) {
+      throw new IllegalArgumentException(config.get(GatewayConfig.AUTH_TYPE) + " authentication needs " + entry.key());
+    }
+    return Path.of(v);
+  }
+
+  public AccessControl access() {
+    return access;
+  }
+
+  /** Releases the credential-check workers. */
+  public Future<Void> close() {
+    return workers == null ? Future.succeededFuture() : workers.close();
+  }
+
+  // --- In front of every route -----------------------------------------------------------------
+
+  /**
+   * The handler in front of every route (REST, SSE, WebSocket upgrade): authenticates the request
+   * (401 with {@code WWW-Authenticate} without valid credentials), refuses users not allowed to use
+   * the gateway (403), settles {@code doAs} (403 when not allowed to impersonate, 400 when
+   * impersonation is off), and when CSRF protection is on refuses a changing method without
+   * {@value #CSRF_HEADER} (400). On success the request's {@link Identity} is set.
+   */
+  public Handler<RoutingContext> handler() {
+    return this::handle;
+  }
+
+  private void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    if (authenticator == null) {
+      admit(ctx, null);
+      return;
+    }
+    String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (authorization == null || authorization.isBlank()) {
+      unauthorized(ctx, "Authentication required", null);
+      return;
+    }
+    Future<Authenticator.Authenticated> result;
+    try {
+      result = authenticator.authenticate(request, authorization);
+    } catch (AuthenticationException e) {
+      result = Future.failedFuture(e);
+    }
+    if (result.isComplete()) {
+      finish(ctx, result);
+      return;
+    }
+    // The body must wait for the check: the routes' body handler reads it after us.
+    if (!request.isEnded()) {
+      request.pause();
+    }
+    Future<Authenticator.Authenticated> pending = result;
+    pending.onComplete(ar -> {
+      if (!request.isEnded()) {
+        request.resume();
+      }
+      finish(ctx, pending);
+    });
+  }
+
+  private void finish(RoutingContext ctx, Future<Authenticator.Authenticated> result) {
+    if (result.failed()) {
+      Throwable t = result.cause();
+      String why = t instanceof AuthenticationException ? t.getMessage() : "Authentication failed";
+      if (!(t instanceof AuthenticationException)) {
+        LOG.warn("Checking credentials from {} failed", ctx.request().remoteAddress(), t);
+      }
+      unauthorized(ctx, why, t);
+      return;
+    }
+    Authenticator.Authenticated who = result.result();
+    if (who.responseChallenge() != null) {
+      ctx.response().putHeader(WWW_AUTHENTICATE, who.responseChallenge());
+    }
+    admit(ctx, who.user());
+  }
+
+  private void unauthorized(RoutingContext ctx, String why, Throwable cause) {
+    if (cause != null) {
+      LOG.info("Authentication of {} {} from {} refused: {}", ctx.request().method(), cut(ctx.request().path()),
+          ctx.request().remoteAddress(), why);
+    }
+    ctx.response().putHeader(WWW_AUTHENTICATE, authenticator.challenge());
+    ctx.fail(new ApiError(401, why));
+  }
+
+  private void admit(RoutingContext ctx, String user) {
+    if (!access.isAllowed(user)) {
+      LOG.info("User {} is not on the gateway's access lists; refused {} {}", user, ctx.request().method(),
+          cut(ctx.request().path()));
+      ctx.fail(new ApiError(403, "User '" + user + "' is not allowed to use this gateway"));
+      return;
+    }
+    String effective = user;
+    String doAs = ctx.request().getParam(DO_AS);
+    if (doAs != null) {
+      doAs = doAs.strip();
+      if (doAs.isEmpty() || doAs.length() > 256) {
+        ctx.fail(new ApiError(400, "doAs must name a user"));
+        return;
+      }
+      if (!doAs.equals(user)) {
+        if (!impersonation) {
+          ctx.fail(new ApiError(400, "doAs needs impersonation, which is disabled on this gateway"
+              + " (sparkgate.impersonation.enabled)"));
+          return;
+        }
+        if (!access.canImpersonate(doAs, user)) {
+          LOG.info("User {} may not impersonate {}; refused {} {}", user, cut(doAs), ctx.request().method(),
+              cut(ctx.request().path()));
+          ctx.fail(new ApiError(403, "User '" + user + "' is not allowed to impersonate '" + cut(doAs) + "'"));
+          return;
+        }
+      }
+      effective = doAs;
+    }
+    if (csrf && changes(ctx.request().method()) && ctx.request().getHeader(CSRF_HEADER) == null) {
+      ctx.fail(new ApiError(400, "Missing the " + CSRF_HEADER + " header, which CSRF protection requires on "
+          + ctx.request().method() + " requests"));
+      return;
+    }
+    new Identity(user, effective).store(ctx);
+    ctx.next();
+  }
+
+  private static boolean changes(HttpMethod m) {
+    return m == HttpMethod.POST || m == HttpMethod.PUT || m == HttpMethod.PATCH || m == HttpMethod.DELETE;
+  }
+
+  // --- Per session -----------------------------------------------------------------------------
+
+  /** Whether the request may read what {@code owner} owns (for filtering lists). */
+  public boolean canView(RoutingContext ctx, String owner) {
+    return access.canView(owner, Identity.of(ctx).effectiveUser());
+  }
+
+  /** 403 unless the request may read what {@code owner} owns; {@code what} names it ("session 7"). */
+  public void requireView(RoutingContext ctx, String owner, String what) {
+    String user = Identity.of(ctx).effectiveUser();
+    if (!access.canView(owner, user)) {
+      throw new ApiError(403, "User '" + user + "' is not allowed to read " + what);
+    }
+  }
+
+  /** 403 unless the request may change what {@code owner} owns. */
+  public void requireModify(RoutingContext ctx, String owner, String what) {
+    String user = Identity.of(ctx).effectiveUser();
+    if (!access.canModify(owner, user)) {
+      throw new ApiError(403, "User '" + user + "' is not allowed to change " + what);
+    }
+  }
+
+  /**
+   * The user a new Spark application runs as ({@code --proxy-user}), with Livy's rules: with
+   * impersonation on, {@code doAs}, else the request's {@code proxyUser}, else the caller; only
+   * superusers may name someone else (403). With impersonation off nobody is impersonated, and a
+   * {@code proxyUser} naming someone other than the caller is refused (400) rather than ignored, so
+   * that nobody believes their application runs as a user it does not run as.
+   *
+   * @param proxyUser the {@code proxyUser} of the request body, or null
+   * @return the user to run as, or null for the gateway's own user
+   */
+  public String runAs(RoutingContext ctx, String proxyUser) {
+    Identity id = Identity.of(ctx);
+    String doAs = id.effectiveUser() != null && !id.effectiveUser().equals(id.user()) ? id.effectiveUser() : null;
+    String target = doAs != null ? doAs : proxyUser;
+    if (!impersonation) {
+      if (target != null && !target.equals(id.user())) {
+        throw new ApiError(400, "proxyUser needs impersonation, which is disabled on this gateway"
+            + " (sparkgate.impersonation.enabled)");
+      }
+      return null;
+    }
+    if (target != null && !access.canImpersonate(target, id.user())) {
+      LOG.info("User {} may not impersonate {}; session refused", id.user(), cut(target));
+      throw new ApiError(403, "User '" + id.user() + "' is not allowed to impersonate '" + cut(target) + "'");
+    }
+    return target != null ? target : id.user();
+  }
+
+  private static String cut(String s) {
+    return s == null ? "" : s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+}
