@@ -16,14 +16,14 @@ import java.util.regex.Pattern;
  *   n       the number of components the principal must have (alice@R has 1, svc/host@R has 2)
  *   format  builds a string from $0 (the realm) and $1, $2 (the components), e.g. $1@$0
  *   regex   that string must match it
- *   s/../../ an optional sed-style substitution; g replaces every match; /L lower-cases the result
+ *   s/../../ an optional sed-style substitution; g replaces every match; a final L lower-cases the result
  * DEFAULT   a principal of the default realm maps to its first component
  * </pre>
  */
 public final class KerberosNameRules {
 
   private static final Pattern RULE = Pattern.compile(
-      "RULE:\\[(\\d+):([^\\]]*)\\](?:\\(([^)]*)\\))?(?:s/([^/]*)/([^/]*)/(g)?)?(/L)?");
+      "RULE:\\[(\\d+):([^\\]]*)\\](?:\\(([^)]*)\\))?(?:s/([^/]*)/([^/]*)/(g)?)?(/?L)?");
   private static final Pattern PRINCIPAL = Pattern.compile("([^/@]+)(?:/([^/@]+))?(?:@(.+))?");
 
   private record Rule(boolean isDefault, int components, String format, Pattern match, Pattern from, String to,
