@@ -1,5 +1,19 @@
 package io.sparkgate.agent;
 
+import static io.sparkgate.proto.LaunchContract.DEFAULT_IDLE_EXIT_SECONDS;
+import static io.sparkgate.proto.LaunchContract.DEFAULT_MAX_FRAME_LENGTH;
+import static io.sparkgate.proto.LaunchContract.DEFAULT_MAX_OUTPUT_BYTES;
+import static io.sparkgate.proto.LaunchContract.DEFAULT_SQL_MAX_ROWS;
+import static io.sparkgate.proto.LaunchContract.GATEWAY_HOST;
+import static io.sparkgate.proto.LaunchContract.GATEWAY_PORT;
+import static io.sparkgate.proto.LaunchContract.IDLE_EXIT_SECONDS;
+import static io.sparkgate.proto.LaunchContract.MAX_FRAME_LENGTH;
+import static io.sparkgate.proto.LaunchContract.MAX_OUTPUT_BYTES;
+import static io.sparkgate.proto.LaunchContract.SECRET_ENV;
+import static io.sparkgate.proto.LaunchContract.SESSION_ID;
+import static io.sparkgate.proto.LaunchContract.SESSION_KIND;
+import static io.sparkgate.proto.LaunchContract.SQL_MAX_ROWS;
+
 import java.util.Map;
 import java.util.Objects;
 import org.apache.spark.SparkConf;
@@ -7,7 +21,8 @@ import org.apache.spark.SparkConf;
 /**
  * What the gateway tells an agent at launch: Spark conf entries set on the spark-submit command line,
  * and the session secret in the environment (never on a command line, never in a Spark conf, so that
- * neither {@code ps} nor the Spark UI shows it).
+ * neither {@code ps} nor the Spark UI shows it). The names are {@link io.sparkgate.proto.LaunchContract}'s,
+ * which the gateway reads too.
  */
 public record AgentConfig(
     String gatewayHost,
@@ -19,21 +34,6 @@ public record AgentConfig(
     long idleExitMillis,
     int maxFrameLength,
     int sqlMaxRows) {
-
-  public static final String GATEWAY_HOST = "spark.sparkgate.gateway.host";
-  public static final String GATEWAY_PORT = "spark.sparkgate.gateway.port";
-  public static final String SESSION_ID = "spark.sparkgate.session.id";
-  public static final String SESSION_KIND = "spark.sparkgate.session.kind";
-  public static final String MAX_OUTPUT_BYTES = "spark.sparkgate.statement.maxOutputBytes";
-  public static final String IDLE_EXIT_SECONDS = "spark.sparkgate.agent.idleExitSeconds";
-  public static final String MAX_FRAME_LENGTH = "spark.sparkgate.protocol.maxFrameLength";
-  public static final String SQL_MAX_ROWS = "spark.sparkgate.sql.maxRows";
-  public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
-
-  public static final int DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-  public static final long DEFAULT_IDLE_EXIT_SECONDS = 600;
-  public static final int DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
-  public static final int DEFAULT_SQL_MAX_ROWS = 1000;
 
   public AgentConfig {
     Objects.requireNonNull(gatewayHost, "gatewayHost");

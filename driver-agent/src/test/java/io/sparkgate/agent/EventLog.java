@@ -9,7 +9,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /** Records the events a runner sends, in order, and lets a test wait for one. */
-final class EventLog implements Consumer<Event> {
+public final class EventLog implements Consumer<Event> {
   private final List<Event> events = new ArrayList<>();
 
   @Override
@@ -18,12 +18,12 @@ final class EventLog implements Consumer<Event> {
     notifyAll();
   }
 
-  synchronized List<Event> all() {
+  public synchronized List<Event> all() {
     return List.copyOf(events);
   }
 
   /** The events about statement {@code id}, in order. */
-  synchronized List<Event> of(int id) {
+  public synchronized List<Event> of(int id) {
     List<Event> mine = new ArrayList<>();
     for (Event event : events) {
       if (statementOf(event) == id) {
@@ -33,7 +33,7 @@ final class EventLog implements Consumer<Event> {
     return mine;
   }
 
-  synchronized <T extends Event> T await(Class<T> type, Predicate<T> matching, Duration timeout)
+  public synchronized <T extends Event> T await(Class<T> type, Predicate<T> matching, Duration timeout)
       throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
@@ -50,12 +50,12 @@ final class EventLog implements Consumer<Event> {
     }
   }
 
-  Event.StatementResult result(int id) throws InterruptedException, TimeoutException {
+  public Event.StatementResult result(int id) throws InterruptedException, TimeoutException {
     return await(Event.StatementResult.class, r -> r.statementId() == id, Duration.ofSeconds(90));
   }
 
   /** Index of the first event about statement {@code id} of the given type, or -1. */
-  synchronized int indexOf(Class<? extends Event> type, int id) {
+  public synchronized int indexOf(Class<? extends Event> type, int id) {
     for (int i = 0; i < events.size(); i++) {
       if (type.isInstance(events.get(i)) && statementOf(events.get(i)) == id) {
         return i;
@@ -65,7 +65,7 @@ final class EventLog implements Consumer<Event> {
   }
 
   /** The statement's streamed output of one stream, concatenated. */
-  synchronized String streamed(int id, Event.Stream stream) {
+  public synchronized String streamed(int id, Event.Stream stream) {
     StringBuilder text = new StringBuilder();
     for (Event event : events) {
       if (event instanceof Event.StatementOutput out && out.statementId() == id && out.stream() == stream) {

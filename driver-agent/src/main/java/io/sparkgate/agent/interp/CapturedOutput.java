@@ -10,12 +10,26 @@ import java.util.Objects;
  * streaming with {@link #drain}. Past the cap, output is counted and dropped; {@link #text()} then
  * ends with {@code \n[output truncated: N bytes over the L-byte limit]}.
  *
- * <p>Memory is bounded by the cap: the pieces not yet drained are ranges of the kept text, not
- * copies.
+ * <h2>Whole lines across streams</h2>
+ * Standard output and standard error are merged into one text, and a line of one stream is never
+ * split by the other: while one stream has written part of a line, what the other writes is held
+ * back until that line is ended (by a newline), then kept after it. Writers on two pipes (an R or
+ * Python child's stdout and stderr read by two threads) are merged in the order their text arrives,
+ * line by line, so that R's {@code print} (written as {@code [1]} and then {@code  "x"}) never has
+ * a {@code message} in the middle. Held text is bounded: past {@value #HOLD_LIMIT_CHARS} characters
+ * held, or when {@link #drain} finds text held for longer than {@code maxHoldNanos} (a stream that
+ * leaves a line open, like a progress bar), or when the statement ends, it is released as it is.
+ *
+ * <p>Memory is bounded by the cap and the hold limit: the pieces not yet drained are ranges of the
+ * kept text, not copies.
  */
 public final class CapturedOutput implements OutputSink {
   /** Default cap on one statement's output, as Sparkgate's {@code statement.maxOutputBytes}. */
   public static final int DEFAULT_LIMIT_BYTES = 1024 * 1024;
+  /** Text of one stream held back while the other stream's line is open, beyond which it is released. */
+  static final int HOLD_LIMIT_CHARS = 64 * 1024;
+  /** How long {@link #drain} lets text wait behind another stream's open line. */
+  static final long DEFAULT_MAX_HOLD_NANOS = 1_000_000_000L;
 
   /** A run of output from one stream. */
   public record Piece(Event.Stream stream, String text) {
@@ -38,6 +52,13 @@ public final class CapturedOutput implements OutputSink {
   private int drainedTo;
   private boolean backlogSignalled;
   private boolean markDrained;
+  // The merge: the stream whose line is open at the end of kept (null when kept ends a line), and
+  // per stream (by ordinal) text held back, in the order the streams started holding.
+  private Event.Stream openLine;
+  private final StringBuilder[] held = newHeld();
+  private final List<Event.Stream> holding = new ArrayList<>(2);
+  private long holdingSinceNanos;
+  private final long maxHoldNanos;
 
   /** A capture with the given cap and no backlog signal. */
   public CapturedOutput(int limitBytes) {
@@ -51,6 +72,12 @@ public final class CapturedOutput implements OutputSink {
    * @param onBacklog must not block: it runs on the writing thread
    */
   public CapturedOutput(int limitBytes, int backlogChars, Runnable onBacklog) {
+    this(limitBytes, backlogChars, onBacklog, DEFAULT_MAX_HOLD_NANOS);
+  }
+
+  /** As above; {@code maxHoldNanos} bounds how long text waits behind the other stream's open line. */
+  CapturedOutput(int limitBytes, int backlogChars, Runnable onBacklog, long maxHoldNanos) {
+    this.maxHoldNanos = maxHoldNanos;
     if (limitBytes <= 0) {
       throw new IllegalArgumentException("limitBytes must be positive: " + limitBytes);
     }
@@ -74,49 +101,122 @@ public final class CapturedOutput implements OutputSink {
     }
     boolean signal;
     synchronized (this) {
-      int bytes = utf8Length(text, text.length());
-      totalBytes += bytes;
-      if (keptBytes >= limitBytes) {
-        return;
+      StringBuilder mine = held[stream.ordinal()];
+      if (mine.isEmpty()) {
+        if (holding.isEmpty()) {
+          holdingSinceNanos = System.nanoTime();
+        }
+        holding.add(stream);
       }
-      int end = text.length();
-      int endBytes = bytes;
-      if (keptBytes + bytes > limitBytes) {
-        end = prefixWithin(text, limitBytes - keptBytes);
-        endBytes = utf8Length(text, end);
-      }
-      if (end == 0) {
-        keptBytes = limitBytes; // nothing more fits, not even one character
-        return;
-      }
-      if (runStreams.isEmpty() || runStreams.get(runStreams.size() - 1) != stream) {
-        runStarts.add(kept.length());
-        runStreams.add(stream);
-      }
-      kept.append(text, 0, end);
-      keptBytes = end < text.length() ? limitBytes : keptBytes + endBytes;
-      signal = !backlogSignalled && kept.length() - drainedTo >= backlogChars;
-      if (signal) {
-        backlogSignalled = true;
-      }
+      mine.append(text);
+      signal = merge(false);
     }
     if (signal) {
       onBacklog.run();
     }
   }
 
+  /**
+   * Moves held text into the kept text, whole lines of one stream at a time (see the class
+   * comment); with {@code release}, everything, open lines or not. Call holding the lock.
+   *
+   * @return whether the backlog signal is due
+   */
+  private boolean merge(boolean release) {
+    boolean signal = false;
+    while (!holding.isEmpty()) {
+      Event.Stream next = openLine != null ? openLine : holding.get(0);
+      StringBuilder text = held[next.ordinal()];
+      if (text.isEmpty()) {
+        // The open line's stream has nothing more: the others wait, unless released.
+        if (!release && heldChars() <= HOLD_LIMIT_CHARS) {
+          break;
+        }
+        openLine = null;
+        continue;
+      }
+      int end;
+      if (openLine != null) {
+        int newline = text.indexOf("\n");
+        end = newline < 0 ? text.length() : newline + 1;
+      } else {
+        end = text.length(); // complete lines and, if the text ends inside one, the start of a line
+      }
+      signal |= keep(next, text, end);
+      openLine = text.charAt(end - 1) == '\n' ? null : next;
+      text.delete(0, end);
+      if (text.isEmpty()) {
+        holding.remove(next);
+        if (!holding.isEmpty()) {
+          holdingSinceNanos = System.nanoTime();
+        }
+      }
+    }
+    return signal;
+  }
+
+  private static StringBuilder[] newHeld() {
+    StringBuilder[] held = new StringBuilder[Event.Stream.values().length];
+    for (int i = 0; i < held.length; i++) {
+      held[i] = new StringBuilder();
+    }
+    return held;
+  }
+
+  private int heldChars() {
+    int chars = 0;
+    for (StringBuilder text : held) {
+      chars += text.length();
+    }
+    return chars;
+  }
+
+  /** Keeps the first {@code length} characters of {@code text}, up to the cap; returns whether the backlog signal is due. */
+  private boolean keep(Event.Stream stream, CharSequence text, int length) {
+    text = text.subSequence(0, length);
+    int bytes = utf8Length(text, text.length());
+    totalBytes += bytes;
+    if (keptBytes >= limitBytes) {
+      return false;
+    }
+    int end = text.length();
+    int endBytes = bytes;
+    if (keptBytes + bytes > limitBytes) {
+      end = prefixWithin(text, limitBytes - keptBytes);
+      endBytes = utf8Length(text, end);
+    }
+    if (end == 0) {
+      keptBytes = limitBytes; // nothing more fits, not even one character
+      return false;
+    }
+    if (runStreams.isEmpty() || runStreams.get(runStreams.size() - 1) != stream) {
+      runStarts.add(kept.length());
+      runStreams.add(stream);
+    }
+    kept.append(text, 0, end);
+    keptBytes = end < text.length() ? limitBytes : keptBytes + endBytes;
+    boolean signal = !backlogSignalled && kept.length() - drainedTo >= backlogChars;
+    if (signal) {
+      backlogSignalled = true;
+    }
+    return signal;
+  }
+
   @Override
   public synchronized String text() {
+    merge(true);
     return truncated() ? kept + mark() : kept.toString();
   }
 
   @Override
   public synchronized boolean truncated() {
+    merge(true);
     return totalBytes > keptBytes;
   }
 
   /** Bytes written in all, kept or not. */
   public synchronized long totalBytes() {
+    merge(true);
     return totalBytes;
   }
 
@@ -127,6 +227,7 @@ public final class CapturedOutput implements OutputSink {
    *     {@link Event.Stream#STDERR} piece
    */
   public synchronized List<Piece> drain(boolean last) {
+    merge(last || (!holding.isEmpty() && System.nanoTime() - holdingSinceNanos >= maxHoldNanos));
     List<Piece> pieces = new ArrayList<>(runStreams.size() + 1);
     for (int i = 0; i < runStreams.size(); i++) {
       int start = runStarts.get(i);

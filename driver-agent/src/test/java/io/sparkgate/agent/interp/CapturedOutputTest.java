@@ -18,16 +18,69 @@ class CapturedOutputTest {
   void keepsOutputInOrderAndDrainsRunsPerStream() {
     CapturedOutput output = new CapturedOutput(1024);
     output.write(OUT, "a");
-    output.write(OUT, "b");
-    output.write(ERR, "c");
+    output.write(OUT, "b\n");
+    output.write(ERR, "c\n");
     output.write(OUT, "d");
-    assertEquals("abcd", output.text());
+    assertEquals("ab\nc\nd", output.text());
     assertFalse(output.truncated());
-    assertEquals(List.of(new Piece(OUT, "ab"), new Piece(ERR, "c"), new Piece(OUT, "d")), output.drain(false));
+    assertEquals(List.of(new Piece(OUT, "ab\n"), new Piece(ERR, "c\n"), new Piece(OUT, "d")), output.drain(false));
     assertEquals(List.of(), output.drain(false));
     output.write(OUT, "e");
     assertEquals(List.of(new Piece(OUT, "e")), output.drain(true));
-    assertEquals("abcde", output.text());
+    assertEquals("ab\nc\nde", output.text());
+  }
+
+  @Test
+  void aLineOfOneStreamIsNeverSplitByTheOther() {
+    // R's print('x') writes "[1]" and then ' "x"\n'; a message() on stderr read in between.
+    CapturedOutput output = new CapturedOutput(1024, Integer.MAX_VALUE, () -> {}, Long.MAX_VALUE);
+    output.write(OUT, "[1]");
+    output.write(ERR, "a note");
+    output.write(OUT, " \"x\"\n");
+    output.write(ERR, " more\nnext ");
+    output.write(OUT, "second");
+    output.write(ERR, "line\n");
+    output.write(OUT, " line\n");
+    assertEquals("[1] \"x\"\na note more\nnext line\nsecond line\n", output.text());
+    assertEquals(List.of(
+            new Piece(OUT, "[1] \"x\"\n"),
+            new Piece(ERR, "a note more\nnext line\n"),
+            new Piece(OUT, "second line\n")),
+        output.drain(true));
+  }
+
+  @Test
+  void heldTextStreamsAtOnceWhenTheOpenLineEnds() {
+    CapturedOutput output = new CapturedOutput(1024, Integer.MAX_VALUE, () -> {}, Long.MAX_VALUE);
+    output.write(OUT, "progress: ");
+    output.write(ERR, "warning\n");
+    assertEquals(List.of(new Piece(OUT, "progress: ")), output.drain(false), "the warning waits for the line");
+    output.write(OUT, "done\n");
+    assertEquals(List.of(new Piece(OUT, "done\n"), new Piece(ERR, "warning\n")), output.drain(false));
+  }
+
+  @Test
+  void aLineLeftOpenHoldsTheOtherStreamOnlyForAWhileOrUpToTheLimit() throws Exception {
+    // A progress bar that never ends its line: the other stream is not held forever.
+    CapturedOutput timed = new CapturedOutput(1 << 20, Integer.MAX_VALUE, () -> {}, 0);
+    timed.write(OUT, "50%");
+    timed.write(ERR, "log line\n");
+    assertEquals(List.of(new Piece(OUT, "50%"), new Piece(ERR, "log line\n")), timed.drain(false));
+
+    CapturedOutput bounded = new CapturedOutput(1 << 20, Integer.MAX_VALUE, () -> {}, Long.MAX_VALUE);
+    bounded.write(OUT, "50%");
+    String many = "x".repeat(CapturedOutput.HOLD_LIMIT_CHARS) + "\n";
+    bounded.write(ERR, many);
+    assertEquals(List.of(new Piece(OUT, "50%"), new Piece(ERR, many)), bounded.drain(false));
+  }
+
+  @Test
+  void theEndReleasesEveryOpenLine() {
+    CapturedOutput output = new CapturedOutput(1024, Integer.MAX_VALUE, () -> {}, Long.MAX_VALUE);
+    output.write(OUT, "no newline");
+    output.write(ERR, "nor here");
+    assertEquals("no newlinenor here", output.text());
+    assertEquals(List.of(new Piece(OUT, "no newline"), new Piece(ERR, "nor here")), output.drain(true));
   }
 
   @Test
@@ -41,14 +94,14 @@ class CapturedOutputTest {
   @Test
   void outputPastTheCapIsDroppedAndMarked() {
     CapturedOutput output = new CapturedOutput(10);
-    output.write(OUT, "01234567");
+    output.write(OUT, "0123456\n");
     output.write(ERR, "89abc");
     output.write(OUT, "more");
     assertTrue(output.truncated());
     assertEquals(17, output.totalBytes());
-    assertEquals("0123456789\n[output truncated: 7 bytes over the 10-byte limit]", output.text());
+    assertEquals("0123456\n89\n[output truncated: 7 bytes over the 10-byte limit]", output.text());
     assertEquals(
-        List.of(new Piece(OUT, "01234567"), new Piece(ERR, "89"),
+        List.of(new Piece(OUT, "0123456\n"), new Piece(ERR, "89"),
             new Piece(ERR, "\n[output truncated: 7 bytes over the 10-byte limit]")),
         output.drain(true));
     assertEquals(List.of(), output.drain(true), "the mark is handed out once");

@@ -10,9 +10,11 @@ import io.sparkgate.gateway.launch.DriverLauncher;
 import io.sparkgate.gateway.launch.DriverProcess;
 import io.sparkgate.gateway.launch.LaunchSpec;
 import io.sparkgate.gateway.launch.LogRing;
+import io.sparkgate.gateway.launch.SparkApplication;
 import io.sparkgate.proto.AgentAuth;
 import io.sparkgate.proto.Command;
 import io.sparkgate.proto.Event;
+import io.sparkgate.proto.LaunchContract;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -50,11 +52,6 @@ public final class InteractiveSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(InteractiveSession.class);
 
-  /** The driver's main class. */
-  public static final String AGENT_MAIN_CLASS = "io.sparkgate.agent.AgentMain";
-  /** Environment variable carrying the session secret to the driver (never its command line). */
-  public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
-
   private static final String NOTE = "[sparkgate] ";
   private static final JsonFactory JSON = new JsonFactory();
 
@@ -66,7 +63,7 @@ public final class InteractiveSession {
   private final Vertx vertx;
   private final Context context;
   private final SessionSettings settings;
-  private final DriverLauncher launcher;
+  private final SparkApplication app;
   private final AgentRegistry agents;
   private final LogRing log;
   private final StatementStore statements;
@@ -81,10 +78,7 @@ public final class InteractiveSession {
 
   // Context only.
   private AgentEndpoint endpoint;
-  private DriverProcess driver;
-  private boolean launching;
   private boolean stopping;
-  private boolean killedByGateway;
   private boolean everIdle;
   private long startTimer = -1;
   private long reconnectTimer = -1;
@@ -109,7 +103,7 @@ public final class InteractiveSession {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.launcher = Objects.requireNonNull(launcher, "launcher");
+    this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
     if (!Context.isOnEventLoopThread()) {
       throw new IllegalStateException("a session is created on its event-loop context");
@@ -222,44 +216,40 @@ public final class InteractiveSession {
     startTimer = vertx.setTimer(settings.startTimeout().toMillis(), t -> onStartTimeout());
 
     Map<String, String> conf = new LinkedHashMap<>();
-    conf.put("spark.sparkgate.gateway.host", settings.agentHost());
-    conf.put("spark.sparkgate.gateway.port", Integer.toString(settings.agentPort()));
-    conf.put("spark.sparkgate.session.id", Integer.toString(id));
-    conf.put("spark.sparkgate.session.kind", kind == null ? "" : kind.livyName());
-    conf.put("spark.sparkgate.statement.maxOutputBytes", Long.toString(settings.maxOutputBytes()));
-    conf.put("spark.sparkgate.sql.maxRows", Integer.toString(settings.sqlMaxRows()));
-    conf.put("spark.sparkgate.agent.idleExitSeconds", Long.toString(settings.agentIdleExit().toSeconds()));
+    conf.put(LaunchContract.GATEWAY_HOST, settings.agentHost());
+    conf.put(LaunchContract.GATEWAY_PORT, Integer.toString(settings.agentPort()));
+    conf.put(LaunchContract.SESSION_ID, Integer.toString(id));
+    conf.put(LaunchContract.SESSION_KIND, kind == null ? "" : kind.livyName());
+    conf.put(LaunchContract.MAX_OUTPUT_BYTES, Long.toString(settings.maxOutputBytes()));
+    conf.put(LaunchContract.SQL_MAX_ROWS, Integer.toString(settings.sqlMaxRows()));
+    conf.put(LaunchContract.IDLE_EXIT_SECONDS, Long.toString(settings.agentIdleExit().toSeconds()));
     String encoded = AgentAuth.encodeSecret(secret);
-    LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id, AGENT_MAIN_CLASS,
-        settings.agentJar(), request.app(), conf, Map.of(SECRET_ENV, encoded), log);
-
-    launching = true;
-    launcher.launch(spec).onComplete(ar -> context.runOnContext(v -> {
-      launching = false;
-      if (ar.succeeded()) {
-        onLaunched(ar.result());
-      } else {
-        onLaunchFailed(ar.cause());
-      }
-    }));
+    LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id,
+        LaunchContract.AGENT_MAIN_CLASS, settings.agentJar(), request.app(), conf,
+        Map.of(LaunchContract.SECRET_ENV, encoded), log);
+    app.launch(spec);
   }
 
-  private void onLaunched(DriverProcess process) {
-    driver = process;
-    LOG.info("Session {}: driver started ({})", id, process.describe());
-    process.exit().onComplete(ar -> context.runOnContext(v -> onDriverExit(ar.succeeded() ? ar.result() : -1)));
-    if (stopping || status.state().isFinished()) {
-      // Deleted or timed out while the process was being created.
-      killDriver(settings.stopGrace());
+  /** Receives the application supervisor's calls, on the session's context. */
+  private final class AppEvents implements SparkApplication.Listener {
+    @Override
+    public void launched(DriverProcess process) {
+      LOG.info("Session {}: driver started ({})", id, process.describe());
     }
-  }
 
-  private void onLaunchFailed(Throwable cause) {
-    String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-    LOG.warn("Session {}: could not launch the driver: {}", id, why);
-    note("Could not launch the driver: " + why);
-    finish(stopping ? SessionState.DEAD : SessionState.ERROR, "the driver could not be launched");
-    release();
+    @Override
+    public void launchFailed(Throwable cause) {
+      String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+      LOG.warn("Session {}: could not launch the driver: {}", id, why);
+      note("Could not launch the driver: " + why);
+      finish(stopping ? SessionState.DEAD : SessionState.ERROR, "the driver could not be launched");
+      release();
+    }
+
+    @Override
+    public void exited(int code, boolean killedByGateway) {
+      onDriverExit(code, killedByGateway);
+    }
   }
 
   private void onStartTimeout() {
@@ -272,7 +262,7 @@ public final class InteractiveSession {
     }
   }
 
-  private void onDriverExit(int code) {
+  private void onDriverExit(int code, boolean killedByGateway) {
     cancelTimer(startTimer);
     cancelTimer(reconnectTimer);
     cancelTimer(stopTimer);
@@ -307,12 +297,9 @@ public final class InteractiveSession {
       transition(SessionState.SHUTTING_DOWN);
     }
     failCompletions("the session is stopping");
-    if (driver == null) {
-      if (!launching) {
-        release();
-      }
-      // else onLaunched kills the fresh process.
-    } else if (endpoint != null && endpoint.connected() && driver.isAlive()) {
+    if (app.isIdle()) {
+      release();
+    } else if (endpoint != null && endpoint.connected() && app.isRunning()) {
       endpoint.send(new Command.Shutdown(reason));
       cancelTimer(stopTimer);
       stopTimer = vertx.setTimer(Math.max(1, settings.stopGrace().toMillis()), t -> {
@@ -325,11 +312,9 @@ public final class InteractiveSession {
     return terminated.future();
   }
 
+  /** Ends the driver (once it exists, when it is still being launched). */
   private void killDriver(Duration grace) {
-    if (driver != null && driver.isAlive()) {
-      killedByGateway = true;
-      driver.kill(grace);
-    }
+    app.kill(grace);
   }
 
   /** The driver is gone (or never came): forget the agent and report termination. */

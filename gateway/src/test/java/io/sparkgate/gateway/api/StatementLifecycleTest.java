@@ -258,7 +258,8 @@ class StatementLifecycleTest extends GatewayTestBase {
     assertEquals("SessionEnded", s.getJsonObject("output").getString("ename"));
     assertTrue(get("/sessions/" + id + "/log").body().contains("did not reconnect within"));
     awaitTrue("the driver to be killed", () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
-    assertTrue(link.unregistered);
+    // The gateway unregisters when it sees the exit, which may be after the process is observed gone.
+    awaitTrue("the agent to be unregistered", () -> link.unregistered);
     Response r = post("/sessions/" + id + "/statements", "{\"code\":\"1\"}");
     assertEquals(400, r.status());
     assertTrue(r.msg().contains("is dead"), r.body());
