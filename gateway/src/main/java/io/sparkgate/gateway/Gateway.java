@@ -55,9 +55,12 @@ public final class Gateway {
       Context sessionsContext) {
     Objects.requireNonNull(config, "config");
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
-        config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE));
+        config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
+        new io.sparkgate.gateway.launch.DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents);
+    sessions.limits(new io.sparkgate.gateway.session.CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
+        config.get(GatewayConfig.SESSION_MAX_PER_USER)));
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);

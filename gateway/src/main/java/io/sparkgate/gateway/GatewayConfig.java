@@ -327,8 +327,8 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<List<String>> DRIVER_ENVIRONMENT = register(ConfigEntry.list(
       "sparkgate.driver.environment",
-      "PATH,HOME,USER,LOGNAME,LANG,LC_*,TZ,TMPDIR,JAVA_HOME,SPARK_HOME,SPARK_CONF_DIR,HADOOP_CONF_DIR,"
-          + "YARN_CONF_DIR,HADOOP_HOME,PYSPARK_PYTHON,PYSPARK_DRIVER_PYTHON,R_HOME",
+      "PATH,HOME,USER,LOGNAME,LANG,LC_*,TZ,TMPDIR,JAVA_HOME,SPARK_*,PYSPARK_*,HADOOP_CONF_DIR,HADOOP_HOME,"
+          + "YARN_CONF_DIR,R_HOME",
       "Environment variables of the gateway a driver inherits (names, or prefixes ending in *); every"
           + " other is withheld. A credential-like name (KRB5CCNAME, *TOKEN*, *SECRET*, *PASSWORD*, AWS_*,"
           + " ...) passes only when listed by its exact name."));

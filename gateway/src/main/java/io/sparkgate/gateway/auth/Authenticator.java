@@ -25,6 +25,14 @@ public interface Authenticator {
   Future<Authenticated> authenticate(HttpServerRequest request, String authorization);
 
   /**
+   * Runs a check that fails once, at start-up and off the event loops, so that the first real
+   * request does not pay for loading and linking the check's classes on an event loop. Only for
+   * checks that need no network.
+   */
+  default void warmUp() {
+  }
+
+  /**
    * A proven identity.
    *
    * @param user the user name (owner of what it creates, subject of access control)

@@ -82,6 +82,9 @@ public final class Security {
           workers);
       default -> throw new IllegalArgumentException("unknown authentication type " + type);
     };
+    if (authenticator != null) {
+      authenticator.warmUp();
+    }
     AccessControl access = new AccessControl(config.get(GatewayConfig.ACCESS_CONTROL_ENABLED),
         config.get(GatewayConfig.SUPERUSERS), config.get(GatewayConfig.ACCESS_CONTROL_MODIFY_USERS),
         config.get(GatewayConfig.ACCESS_CONTROL_VIEW_USERS), config.get(GatewayConfig.ACCESS_CONTROL_ALLOWED_USERS));

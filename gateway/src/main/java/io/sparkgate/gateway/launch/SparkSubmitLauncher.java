@@ -45,6 +45,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
   private static final long OUTPUT_DRAIN_MILLIS = 2000;
 
   private final Vertx vertx;
+  private final DriverEnvironment inherit;
   private final Path sparkSubmit;
   private final String master;
   private final String deployMode;
@@ -57,6 +58,15 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    * @param deployMode the {@code --deploy-mode} of every driver
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode) {
+    this(vertx, sparkHome, master, deployMode, DriverEnvironment.DEFAULT);
+  }
+
+  /**
+   * @param inherit which of the gateway's environment variables drivers inherit
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode,
+      DriverEnvironment inherit) {
+    this.inherit = Objects.requireNonNull(inherit, "inherit");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     Path sparkR = sparkHome.resolve("R").resolve("lib").resolve("SparkR");
     // Looked up once, at start-up, off the event loop.
@@ -140,10 +150,21 @@ public final class SparkSubmitLauncher implements DriverLauncher {
         .collect(Collectors.joining(" "));
   }
 
+  /**
+   * The whole environment of {@code spec}'s driver: the allow-listed part of {@code gatewayEnvironment}
+   * and the spec's own variables (the session secret), which win.
+   */
+  public Map<String, String> environment(LaunchSpec spec, Map<String, String> gatewayEnvironment) {
+    Map<String, String> env = new java.util.TreeMap<>(inherit.inherited(gatewayEnvironment));
+    env.putAll(spec.environment());
+    return env;
+  }
+
   private DriverProcess start(LaunchSpec spec, List<String> command) throws IOException {
     LOG.info("Session {}: launching {}", spec.sessionId(), redacted(command));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-    pb.environment().putAll(spec.environment());
+    pb.environment().clear();
+    pb.environment().putAll(environment(spec, System.getenv()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = pb.start();
     return new ChildDriver(vertx, spec.sessionId(), process, spec.log());

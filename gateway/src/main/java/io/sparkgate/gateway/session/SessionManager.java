@@ -49,6 +49,7 @@ public final class SessionManager {
   /** Deleted sessions whose driver has not exited yet: they still count against the limit. */
   private final Set<InteractiveSession> stopping = new HashSet<>();
   private int nextId;
+  private volatile CreationLimits limits = CreationLimits.NONE;
   private long sweepTimer = -1;
   private boolean closed;
 
@@ -67,6 +68,11 @@ public final class SessionManager {
         sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
       }
     });
+  }
+
+  /** Limits every creation is checked against from now on (sessions being created, per owner). */
+  public void limits(CreationLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
   }
 
   /** The context sessions live on. */
@@ -154,6 +160,7 @@ public final class SessionManager {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "Rejected: " + alive
             + " sessions are alive, the most this gateway runs at once; delete one or retry later");
       }
+      limits.check(owner, byId.values());
       String unsupported = request.kind() == null ? null : launcher.unsupported(request.kind());
       if (unsupported != null) {
         throw SessionException.badRequest(unsupported);
