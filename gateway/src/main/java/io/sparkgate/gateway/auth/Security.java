@@ -67,6 +67,27 @@ public final class Security {
     String type = config.get(GatewayConfig.AUTH_TYPE);
     String realm = config.get(GatewayConfig.AUTH_BASIC_REALM);
     AuthWorkers workers = type.equals("none") ? null : new AuthWorkers(vertx);
+    Authenticator authenticator;
+    try {
+      authenticator = authenticator(vertx, config, type, realm, workers);
+    } catch (RuntimeException e) {
+      if (workers != null) {
+        workers.close();
+      }
+      throw e;
+    }
+    AccessControl access = new AccessControl(config.get(GatewayConfig.ACCESS_CONTROL_ENABLED),
+        config.get(GatewayConfig.SUPERUSERS), config.get(GatewayConfig.ACCESS_CONTROL_MODIFY_USERS),
+        config.get(GatewayConfig.ACCESS_CONTROL_VIEW_USERS), config.get(GatewayConfig.ACCESS_CONTROL_ALLOWED_USERS));
+    boolean impersonation = config.get(GatewayConfig.IMPERSONATION_ENABLED);
+    boolean csrf = config.get(GatewayConfig.CSRF_PROTECTION);
+    LOG.info("Security: authentication {}, access control {}, impersonation {}, CSRF protection {}", type,
+        access.enabled() ? "on" : "off", impersonation ? "on" : "off", csrf ? "on" : "off");
+    return new Security(authenticator, access, impersonation, csrf, workers);
+  }
+
+  private static Authenticator authenticator(Vertx vertx, GatewayConfig config, String type, String realm,
+      AuthWorkers workers) {
     Authenticator authenticator = switch (type) {
       case "none" -> null;
       case "basic" -> new HtpasswdAuthenticator(vertx, required(config, GatewayConfig.AUTH_HTPASSWD_FILE), realm);
@@ -85,14 +106,7 @@ public final class Security {
     if (authenticator != null) {
       authenticator.warmUp();
     }
-    AccessControl access = new AccessControl(config.get(GatewayConfig.ACCESS_CONTROL_ENABLED),
-        config.get(GatewayConfig.SUPERUSERS), config.get(GatewayConfig.ACCESS_CONTROL_MODIFY_USERS),
-        config.get(GatewayConfig.ACCESS_CONTROL_VIEW_USERS), config.get(GatewayConfig.ACCESS_CONTROL_ALLOWED_USERS));
-    boolean impersonation = config.get(GatewayConfig.IMPERSONATION_ENABLED);
-    boolean csrf = config.get(GatewayConfig.CSRF_PROTECTION);
-    LOG.info("Security: authentication {}, access control {}, impersonation {}, CSRF protection {}", type,
-        access.enabled() ? "on" : "off", impersonation ? "on" : "off", csrf ? "on" : "off");
-    return new Security(authenticator, access, impersonation, csrf, workers);
+    return authenticator;
   }
 
   private static Path required(GatewayConfig config, io.sparkgate.gateway.ConfigEntry<String> entry) {
