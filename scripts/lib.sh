@@ -97,6 +97,6 @@ ensure_build() {
   if stale "$GATEWAY_JAR" || stale "$AGENT_JAR"; then
     command -v mvn >/dev/null 2>&1 || die "Maven is needed to build Sparkgate (mvn not found)"
     log "building (mvn package, tests skipped)"
-    (cd "$SPARKGATE_HOME" && mvn -q -B package -Dmaven.test.skip=true -pl proto,driver-agent,gateway) >&2 || die "the build failed"
+    (cd "$SPARKGATE_HOME" && mvn -q -B package -Dmaven.test.skip=true -pl proto,driver-agent,examples,dev-yarn,gateway) >&2 || die "the build failed"
   fi
 }

@@ -10,6 +10,7 @@ import static io.sparkgate.proto.LaunchContract.IDLE_EXIT_SECONDS;
 import static io.sparkgate.proto.LaunchContract.MAX_FRAME_LENGTH;
 import static io.sparkgate.proto.LaunchContract.MAX_OUTPUT_BYTES;
 import static io.sparkgate.proto.LaunchContract.SECRET_ENV;
+import static io.sparkgate.proto.LaunchContract.SECRET_FILE;
 import static io.sparkgate.proto.LaunchContract.SESSION_ID;
 import static io.sparkgate.proto.LaunchContract.SESSION_KIND;
 import static io.sparkgate.proto.LaunchContract.SQL_MAX_ROWS;
@@ -47,6 +48,16 @@ public record AgentConfig(
    */
   public static AgentConfig from(SparkConf conf, Map<String, String> env) {
     String secret = env.get(SECRET_ENV);
+    if ((secret == null || secret.isBlank()) && conf.contains(SECRET_FILE)) {
+      // On YARN in cluster mode: a file YARN localized into the working directory.
+      java.nio.file.Path file = java.nio.file.Path.of(conf.get(SECRET_FILE));
+      try {
+        secret = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot read the secret file " + file.toAbsolutePath() + " ("
+            + SECRET_FILE + "): " + e);
+      }
+    }
     if (secret == null || secret.isBlank()) {
       throw new IllegalArgumentException("the environment variable " + SECRET_ENV + " is not set");
     }

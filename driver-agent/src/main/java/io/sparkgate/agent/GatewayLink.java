@@ -19,6 +19,7 @@ import io.sparkgate.proto.Command;
 import io.sparkgate.proto.Control;
 import io.sparkgate.proto.Event;
 import io.sparkgate.proto.FrameCodec;
+import io.sparkgate.proto.FrameSize;
 import io.sparkgate.proto.HandshakeCompleted;
 import io.sparkgate.proto.HandshakeException;
 import io.sparkgate.proto.HeartbeatHandler;
@@ -26,6 +27,7 @@ import io.sparkgate.proto.Outbox;
 import io.sparkgate.proto.OutboxClosedException;
 import io.sparkgate.proto.SequenceTracker;
 import io.sparkgate.proto.Sequenced;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -106,6 +108,26 @@ public final class GatewayLink implements AutoCloseable {
    * @return false if the link was closed before the event could be queued
    */
   public boolean send(Event event) {
+    // An event larger than a frame would break the link on every replay: cut or split it first.
+    List<Event> fitted = EventFit.fit(event, maxFrameLength);
+    if (fitted.isEmpty()) {
+      log.error("Dropping a {} of {} bytes: it cannot be cut to the {}-byte frame limit",
+          event.getClass().getSimpleName(), FrameSize.ofSequenced(event), maxFrameLength);
+      return true;
+    }
+    if (fitted.size() != 1 || fitted.get(0) != event) {
+      log.warn("A {} of {} bytes was cut to fit the {}-byte frame limit", event.getClass().getSimpleName(),
+          FrameSize.ofSequenced(event), maxFrameLength);
+    }
+    for (Event part : fitted) {
+      if (!offer(part)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean offer(Event event) {
     try {
       while (!closed) {
         if (events.offer(event, 1, TimeUnit.SECONDS) != null) {

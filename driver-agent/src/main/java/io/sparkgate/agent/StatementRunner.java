@@ -65,6 +65,8 @@ public final class StatementRunner implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(StatementRunner.class);
   private static final int COMPLETION_QUEUE = 32;
+  static final int MAX_COMPLETIONS = 1000;
+  static final int MAX_COMPLETION_CHARS = 1024;
   private static final int OUTBOX_SLACK = 256;
   private static final long FORCE_STOP_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long JOB_CANCEL_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
@@ -466,8 +468,16 @@ public final class StatementRunner implements AutoCloseable {
         log.warn("completion {} failed", request.requestId(), e);
         candidates = List.of();
       }
-      emit(new Event.Completion(request.requestId(), candidates));
+      emit(new Event.Completion(request.requestId(), capped(candidates)));
     }
+  }
+
+  /** At most {@value #MAX_COMPLETIONS} candidates, none longer than {@value #MAX_COMPLETION_CHARS} characters. */
+  static List<String> capped(List<String> candidates) {
+    return candidates.stream()
+        .filter(c -> c != null && c.length() <= MAX_COMPLETION_CHARS)
+        .limit(MAX_COMPLETIONS)
+        .toList();
   }
 
   // ---------------------------------------------------------------- sending

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
 public final class ConfigEntry<T> {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|min|h|d)");
+  private static final Pattern ORIGIN =
+      Pattern.compile("[a-z][a-z0-9+.-]*://([a-z0-9._-]+|\\[[0-9a-f:.]+\\])(:\\d{1,5})?");
   private static final Pattern BYTES = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
   /** The {@link #type()} of list entries. */
@@ -166,6 +168,33 @@ public final class ConfigEntry<T> {
       }
       return (int) v;
     });
+  }
+
+  /**
+   * A comma-separated list of web origins ({@code scheme://host} or {@code scheme://host:port}, as a
+   * browser sends them in {@code Origin}), possibly empty; parsed to the list normalized (trimmed,
+   * lower-case, comma-joined).
+   */
+  static ConfigEntry<String> originList(String key, String defaultValue, String doc) {
+    return new ConfigEntry<>(key, defaultValue, "comma-separated origins (e.g. https://notebooks.example.com)",
+        doc, s -> String.join(",", parseOrigins(s)));
+  }
+
+  /** The origins of a comma-separated list; each must look like {@code scheme://host[:port]}. */
+  public static List<String> parseOrigins(String s) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String part : s.split(",")) {
+      String o = part.strip().toLowerCase(Locale.ROOT);
+      if (o.isEmpty()) {
+        continue;
+      }
+      if (!ORIGIN.matcher(o).matches()) {
+        throw new IllegalArgumentException("'" + part.strip() + "' is not an origin: scheme://host or"
+            + " scheme://host:port, no path, no trailing slash");
+      }
+      out.add(o);
+    }
+    return List.copyOf(out);
   }
 
   /**

@@ -1,15 +1,27 @@
 package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
+import io.sparkgate.gateway.api.LivyJson;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.api.StreamSettings;
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchSettings;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.launch.SparkSubmitLauncher;
+import io.sparkgate.gateway.launch.YarnApplications;
 import io.sparkgate.gateway.session.AgentRegistry;
 import io.sparkgate.gateway.session.SessionManager;
 import io.sparkgate.gateway.session.SessionSettings;
+import io.sparkgate.gateway.session.SessionViews;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.KeyCertOptions;
+import io.sparkgate.gateway.auth.Security;
+import io.sparkgate.gateway.auth.ServerTls;
+import io.sparkgate.gateway.launch.DriverEnvironment;
+import io.sparkgate.gateway.session.CreationLimits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -23,15 +35,19 @@ public final class Gateway {
 
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final BatchManager batches;
+  private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
-  private final io.sparkgate.gateway.auth.Security security;
+  private final Security security;
 
-  private Gateway(Vertx vertx, SessionManager sessions, List<String> deployments, int port,
-      io.sparkgate.gateway.auth.Security security) {
+  private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
+      List<String> deployments, int port, Security security) {
     this.security = security;
     this.vertx = vertx;
     this.sessions = sessions;
+    this.batches = batches;
+    this.yarn = yarn;
     this.deployments = deployments;
     this.port = port;
   }
@@ -54,43 +70,69 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
     Objects.requireNonNull(config, "config");
-    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(),
-        config.get(GatewayConfig.SPARK_MASTER), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
-        new io.sparkgate.gateway.launch.DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
+    return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+        // The security settings read key files and log in to Kerberos: on a worker thread too.
+        .compose(hadoop -> vertx.executeBlocking(() -> new Secure(Security.create(vertx, config),
+                ServerTls.keyCert(config)), false)
+            .recover(t -> {
+              hadoop.close();
+              return Future.failedFuture(t);
+            })
+            .compose(secure -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, secure)));
+  }
+
+  /** Authentication and access checks, and the REST API's certificate (null for plain HTTP). */
+  private record Secure(Security security, KeyCertOptions tls) {
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, HadoopSetup hadoop, Secure secure) {
+    Security security = secure.security();
+    String master = config.get(GatewayConfig.SPARK_MASTER);
+    SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
+        config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
+            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()),
+        new DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents);
-    sessions.limits(new io.sparkgate.gateway.session.CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
+    sessions.limits(new CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
         config.get(GatewayConfig.SESSION_MAX_PER_USER)));
+    BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
+        launcher.onYarn());
+    FileResolver files = hadoop.files();
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
-    io.sparkgate.gateway.auth.Security security;
-    io.vertx.core.net.KeyCertOptions tls;
-    try {
-      security = io.sparkgate.gateway.auth.Security.create(vertx, config);
-      tls = io.sparkgate.gateway.auth.ServerTls.keyCert(config);
-    } catch (RuntimeException e) {
-      return sessions.shutdown().transform(ar -> Future.failedFuture(e));
-    }
+    StreamSettings streams = StreamSettings.from(config);
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, maxBody, maxName, maxCode, security);
-    api.get().warmUp();
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, security);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
     // would give each instance a port of its own; a negative port makes them share one random port.
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
-    return vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort, tls);
+    // Class loading and JIT of the first request, off the event loops.
+    return vertx.executeBlocking(() -> {
+          api.get().warmUp();
+          return null;
+        }, false)
+        .compose(w -> vertx.deployVerticle(() -> {
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody, secure.tls());
           instances.add(v);
           return v;
-        }, new DeploymentOptions().setInstances(config.eventLoops()))
+        }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, List.of(id), port, security);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, security);
         })
-        .recover(t -> sessions.shutdown().eventually(security::close).transform(ar -> Future.failedFuture(t)));
+        .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
+            .eventually(security::close)
+            .transform(ar -> {
+              hadoop.close();
+              return Future.failedFuture(t);
+            }));
   }
 
   /** The port the REST API listens on. */
@@ -102,18 +144,32 @@ public final class Gateway {
     return sessions;
   }
 
+  public BatchManager batches() {
+    return batches;
+  }
+
+  /** The YARN client, or null when the master is not yarn. */
+  public YarnApplications yarn() {
+    return yarn;
+  }
+
   /**
    * Stops every session (their drivers exit or are killed) and then the REST API.
    *
    * @return completes when drivers are gone and the API is down
    */
   public Future<Void> stop() {
-    return sessions.shutdown().eventually(() -> {
+    return Future.join(sessions.shutdown(), batches.shutdown()).eventually(() -> {
       List<Future<Void>> undeploys = new ArrayList<>();
       for (String id : deployments) {
         undeploys.add(vertx.undeploy(id));
       }
       return Future.join(undeploys);
-    }).eventually(security::close);
+    }).eventually(() -> {
+      if (yarn != null) {
+        yarn.close();
+      }
+      return Future.succeededFuture();
+    }).eventually(security::close).mapEmpty();
   }
 }

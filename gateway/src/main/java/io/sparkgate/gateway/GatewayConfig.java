@@ -63,6 +63,13 @@ public final class GatewayConfig {
       "Largest request body accepted; a bigger one is answered 413. Statement code travels in the"
           + " body, so keep it above sparkgate.statement.max-code-length (in UTF-8 bytes)."));
 
+  public static final ConfigEntry<String> SERVER_CORS_ALLOWED_ORIGINS = register(ConfigEntry.originList(
+      "sparkgate.server.cors.allowed-origins", "",
+      "Web origins (comma-separated, e.g. https://notebooks.example.com) whose pages may call the REST"
+          + " API and open event streams from a browser, with credentials; their requests get CORS"
+          + " headers, preflights are answered, and a WebSocket handshake from any other Origin is"
+          + " refused. Empty: no cross-origin access."));
+
   // --- Agent server (the port drivers dial) --------------------------------------------------
 
   public static final ConfigEntry<String> AGENT_SERVER_HOST = register(ConfigEntry.nonEmptyString(
@@ -107,6 +114,56 @@ public final class GatewayConfig {
   public static final ConfigEntry<String> SPARK_DEPLOY_MODE = register(ConfigEntry.oneOf(
       "sparkgate.spark.deploy-mode", "client",
       "Spark deploy mode of every session (Livy: livy.spark.deploy-mode).", "client", "cluster").alias("livy.spark.deploy-mode"));
+
+  // --- Files ----------------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> FILE_LOCAL_DIR_WHITELIST = register(ConfigEntry.string(
+      "sparkgate.file.local-dir-whitelist", "",
+      "Comma-separated local directories whose files batches and sessions may use (file, jars,"
+          + " pyFiles, files, archives as file: URIs or local paths); any other local path is answered"
+          + " 400. Empty allows none. Paths without a scheme resolve against the default file system"
+          + " (fs.defaultFS of the Hadoop configuration), as Livy (Livy: livy.file.local-dir-whitelist).")
+      .alias("livy.file.local-dir-whitelist"));
+
+  // --- Batches --------------------------------------------------------------------------------
+
+  public static final ConfigEntry<Integer> BATCH_MAX = register(ConfigEntry.intRange(
+      "sparkgate.batch.max-batches", "100", 1, 100_000,
+      "Most batches whose application is alive (starting, running or being killed) at once; POST"
+          + " /batches beyond it is answered 503."));
+
+  // --- Hadoop and YARN ------------------------------------------------------------------------
+
+  public static final ConfigEntry<String> HADOOP_CONF_DIR = register(ConfigEntry.string(
+      "sparkgate.hadoop.conf-dir", "",
+      "Hadoop configuration directory (core-site.xml, yarn-site.xml): the default file system and,"
+          + " with master yarn, the ResourceManager. Given to spark-submit as HADOOP_CONF_DIR. Empty"
+          + " means the HADOOP_CONF_DIR environment variable, else Hadoop's defaults."));
+
+  public static final ConfigEntry<String> YARN_GATEWAY_ID = register(ConfigEntry.nonEmptyString(
+      "sparkgate.yarn.gateway-id", "default",
+      "This gateway's name in the YARN tags of its applications (sparkgate-<id>, and"
+          + " sparkgate-<id>-<kind>-<n>-<nonce> per application). Keep it stable across restarts and"
+          + " unique among the gateways sharing a cluster: it is how the gateway finds its own"
+          + " applications. Letters, digits and dashes."));
+
+  public static final ConfigEntry<Duration> YARN_POLL_INTERVAL = register(ConfigEntry.duration(
+      "sparkgate.yarn.poll-interval", "200ms", 50,
+      "How often the ResourceManager is asked about the gateway's running applications (one call"
+          + " for all of them); a batch shows its application's end within about this long."));
+
+  public static final ConfigEntry<String> YARN_SPARK_JARS = register(ConfigEntry.string(
+      "sparkgate.yarn.spark-jars", "",
+      "spark.yarn.jars for every application on YARN: Spark's jars where the cluster can read them"
+          + " (hdfs:///spark/jars/*.jar, or local:/opt/spark/jars/* when every node has them), so that"
+          + " spark-submit does not upload 400 MB of jars for each application. Empty leaves it to"
+          + " Spark (and its spark-defaults.conf)."));
+
+  public static final ConfigEntry<String> YARN_ORPHANS = register(ConfigEntry.oneOf(
+      "sparkgate.yarn.orphans", "kill",
+      "What the gateway does at start with running YARN applications tagged with its gateway id"
+          + " that no session or batch owns (left by an earlier run): kill them, or keep them running"
+          + " (only logged).", "kill", "keep"));
 
   // --- Sessions -------------------------------------------------------------------------------
 
@@ -170,6 +227,38 @@ public final class GatewayConfig {
       "sparkgate.statement.max-code-length", "1000000", 1, 2_500_000,
       "Longest statement (and completion) code accepted, in characters; longer is answered 400. At"
           + " most 2500000 so that the code fits one agent frame."));
+
+  public static final ConfigEntry<Duration> STATEMENT_MAX_WAIT = register(ConfigEntry.duration(
+      "sparkgate.statement.max-wait", "60s", 0,
+      "Longest wait a long-poll GET /sessions/{id}/statements/{sid}?wait=S may ask for; a longer"
+          + " wait is cut to this."));
+
+  // --- Push streams (SSE, WebSocket) ----------------------------------------------------------
+
+  public static final ConfigEntry<Integer> STREAM_LOG_EVENTS = register(ConfigEntry.intRange(
+      "sparkgate.stream.log-events", "1000", 1, 1_000_000,
+      "Events kept per session for streams to resume from (Last-Event-ID); a client that asks for an"
+          + " older one gets a reset event."));
+
+  public static final ConfigEntry<Long> STREAM_LOG_BYTES = register(ConfigEntry.bytes(
+      "sparkgate.stream.log-bytes", "1m", 1024, 1L << 30,
+      "Bytes of events kept per session (with sparkgate.stream.log-events, whichever is reached"
+          + " first)."));
+
+  public static final ConfigEntry<Integer> STREAM_SUBSCRIBER_BUFFER_EVENTS = register(ConfigEntry.intRange(
+      "sparkgate.stream.subscriber-buffer-events", "1000", 1, 1_000_000,
+      "Events one stream subscriber may have waiting for its connection; past it (or the bytes"
+          + " bound) the subscriber gets an overflow event naming the id to resume from and is closed."));
+
+  public static final ConfigEntry<Long> STREAM_SUBSCRIBER_BUFFER_BYTES = register(ConfigEntry.bytes(
+      "sparkgate.stream.subscriber-buffer-bytes", "256k", 1024, 1L << 30,
+      "Bytes of events one stream subscriber may have waiting for its connection (see"
+          + " sparkgate.stream.subscriber-buffer-events)."));
+
+  public static final ConfigEntry<Duration> STREAM_KEEP_ALIVE = register(ConfigEntry.duration(
+      "sparkgate.stream.keep-alive", "15s", 100,
+      "How often an idle event stream gets a keep-alive (an SSE comment, a WebSocket ping), so that"
+          + " proxies do not close it."));
 
   public static final ConfigEntry<Duration> COMPLETION_TIMEOUT = register(ConfigEntry.duration(
       "sparkgate.completion.timeout", "10s", 100,
@@ -597,6 +686,11 @@ public final class GatewayConfig {
 
   public int agentServerPort() {
     return get(AGENT_SERVER_PORT);
+  }
+
+  /** The origins allowed to call from a browser on another origin; empty for none. */
+  public List<String> corsAllowedOrigins() {
+    return ConfigEntry.parseOrigins(get(SERVER_CORS_ALLOWED_ORIGINS));
   }
 
   /** Event loops for Vert.x: the configured count, or two per available processor when 0. */

@@ -7,7 +7,7 @@ package io.sparkgate.proto;
  *
  * <p>Settings travel as Spark properties on the spark-submit command line (visible to {@code ps} and
  * the Spark UI, so none of them is secret). The session secret never does: it reaches the driver in
- * its environment ({@link #SECRET_ENV}).
+ * its environment ({@link #SECRET_ENV}) or, on YARN in cluster mode, in a private file ({@link #SECRET_FILE}).
  */
 public final class LaunchContract {
 
@@ -16,6 +16,16 @@ public final class LaunchContract {
 
   /** Environment variable carrying the encoded session secret ({@link AgentAuth#encodeSecret}). */
   public static final String SECRET_ENV = "SPARKGATE_SESSION_SECRET";
+
+  /**
+   * Where the secret is when the environment cannot carry it (a YARN cluster-mode driver runs on
+   * another host, and YARN's {@code appMasterEnv} would show it): the value is a file name relative
+   * to the driver's working directory, where YARN localized the file the gateway shipped with
+   * {@code --files}. Only the gateway's user can read it.
+   */
+  public static final String SECRET_FILE = "spark.sparkgate.secretFile";
+  /** The name the secret file is shipped under. */
+  public static final String SECRET_FILE_NAME = "sparkgate-session.secret";
 
   /** Prefix of every key below; clients may not set such keys in a session's or batch's conf. */
   public static final String KEY_PREFIX = "spark.sparkgate.";

@@ -42,12 +42,42 @@ public sealed interface ExecuteResult permits ExecuteResult.Ok, ExecuteResult.Fa
     }
   }
 
-  /** Failure, as Livy reports it: {@code ename}, {@code evalue} and traceback lines. */
+  /**
+   * Failure, as Livy reports it: {@code ename}, {@code evalue} and traceback lines. Every
+   * interpreter's errors are capped here, so that no error (an exception with a message of many
+   * megabytes, a traceback of a deep recursion) can outgrow the link's frame: {@code ename} at
+   * {@value #MAX_ENAME_CHARS} characters, {@code evalue} at {@value #MAX_EVALUE_CHARS}, each
+   * traceback line at {@value #MAX_TRACEBACK_LINE_CHARS} and the traceback at
+   * {@value #MAX_TRACEBACK_LINES} lines; a cut is marked where it was made.
+   */
   record Failure(String ename, String evalue, List<String> traceback) implements ExecuteResult {
+    public static final int MAX_ENAME_CHARS = 1024;
+    public static final int MAX_EVALUE_CHARS = 64 * 1024;
+    public static final int MAX_TRACEBACK_LINE_CHARS = 4 * 1024;
+    public static final int MAX_TRACEBACK_LINES = 500;
+
     public Failure {
       Objects.requireNonNull(ename, "ename");
-      evalue = evalue == null ? "" : evalue;
-      traceback = List.copyOf(traceback);
+      ename = cut(ename, MAX_ENAME_CHARS);
+      evalue = evalue == null ? "" : cut(evalue, MAX_EVALUE_CHARS);
+      List<String> lines = new java.util.ArrayList<>(Math.min(traceback.size(), MAX_TRACEBACK_LINES + 1));
+      for (String line : traceback) {
+        if (lines.size() == MAX_TRACEBACK_LINES) {
+          lines.add("[" + (traceback.size() - MAX_TRACEBACK_LINES) + " more traceback lines cut]");
+          break;
+        }
+        lines.add(cut(line, MAX_TRACEBACK_LINE_CHARS));
+      }
+      traceback = List.copyOf(lines);
+    }
+
+    /** {@code text} cut at {@code maxChars} (never inside a surrogate pair), with a mark saying how much was cut. */
+    static String cut(String text, int maxChars) {
+      if (text.length() <= maxChars) {
+        return text;
+      }
+      int end = Character.isHighSurrogate(text.charAt(maxChars - 1)) ? maxChars - 1 : maxChars;
+      return text.substring(0, end) + " [" + (text.length() - end) + " characters cut]";
     }
   }
 

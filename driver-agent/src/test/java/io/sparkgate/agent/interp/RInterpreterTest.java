@@ -140,6 +140,18 @@ class RInterpreterTest {
   }
 
   @Test
+  void anErrorWithATwentyMegabyteMessageIsCutAndTheNextStatementRuns() throws Exception {
+    RInterpreter r = startPlainRepl(CapturedOutput.DEFAULT_LIMIT_BYTES);
+
+    ExecuteResult.Failure error = assertInstanceOf(ExecuteResult.Failure.class,
+        r.execute("stop(strrep('x', 20 * 1024 * 1024))", sink()));
+
+    assertTrue(error.evalue().startsWith("xxxx"), error.evalue().substring(0, 20));
+    assertTrue(error.evalue().length() <= ExecuteResult.Failure.MAX_EVALUE_CHARS + 40, "evalue of " + error.evalue().length());
+    assertEquals("[1] 2", text(r.execute("1 + 1", sink())));
+  }
+
+  @Test
   void anUndefinedVariableIsReportedAsRReportsIt() throws Exception {
     RInterpreter r = startPlainRepl(CapturedOutput.DEFAULT_LIMIT_BYTES);
 

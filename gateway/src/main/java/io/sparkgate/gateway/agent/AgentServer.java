@@ -51,6 +51,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentServer implements AgentRegistry {
   private static final Logger log = LoggerFactory.getLogger(AgentServer.class);
+  /**
+   * Connections in a row that fail with the same protocol error, no event accepted in between,
+   * after which the link is given up: a frame that cannot be read is replayed on every reconnect.
+   */
+  static final int MAX_SAME_FAILURES = 5;
 
   /** Settings, with the defaults used when the gateway config says nothing. */
   public record Settings(
@@ -185,7 +190,7 @@ public final class AgentServer implements AgentRegistry {
 
   private long admit(int sessionId, long agentLastCommandSeq) {
     Link link = links.get(sessionId);
-    return link == null ? ServerHandshake.Admission.CLOSED : link.events.lastSeq();
+    return link == null || link.givenUp != null ? ServerHandshake.Admission.CLOSED : link.events.lastSeq();
   }
 
   /** One session's link: outlives connections. */
@@ -197,6 +202,9 @@ public final class AgentServer implements AgentRegistry {
     final Outbox commands;
     final SequenceTracker events = new SequenceTracker();
     volatile Channel channel;
+    volatile String givenUp;
+    private String lastFailure; // guarded by this
+    private int sameFailures; // guarded by this
 
     Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, Outbox commands) {
       this.sessionId = sessionId;
@@ -219,6 +227,22 @@ public final class AgentServer implements AgentRegistry {
     public boolean connected() {
       Channel ch = channel;
       return ch != null && ch.isActive();
+    }
+
+    synchronized void eventAccepted() {
+      sameFailures = 0;
+      lastFailure = null;
+    }
+
+    /** Counts a protocol failure; returns the reason to give up with, once, when it repeated too often. */
+    synchronized String failed(String why) {
+      sameFailures = why.equals(lastFailure) ? sameFailures + 1 : 1;
+      lastFailure = why;
+      if (sameFailures < MAX_SAME_FAILURES || givenUp != null) {
+        return null;
+      }
+      givenUp = "the link to the driver's agent failed " + sameFailures + " times in a row with: " + why;
+      return givenUp;
     }
   }
 
@@ -269,6 +293,7 @@ public final class AgentServer implements AgentRegistry {
         }
         if (msg instanceof Sequenced s && s.payload() instanceof Event event) {
           if (l.events.accept(s.seq())) {
+            l.eventAccepted();
             l.context.runOnContext(v -> l.handler.agentEvent(event));
           }
         } else if (msg instanceof Control.Ack ack) {
@@ -303,6 +328,14 @@ public final class AgentServer implements AgentRegistry {
       }
       if (link != null) {
         log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
+        if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
+          Link l = link;
+          String reason = l.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
+          if (reason != null) {
+            log.error("Session {}: giving up on its agent: {}", l.sessionId, reason);
+            l.context.runOnContext(v -> l.handler.agentFailed(reason));
+          }
+        }
       } else {
         log.debug("Agent connection from {} failed before the handshake: {}", ctx.channel().remoteAddress(), cause.toString());
       }

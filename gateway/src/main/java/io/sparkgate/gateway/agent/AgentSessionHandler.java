@@ -16,4 +16,11 @@ public interface AgentSessionHandler {
 
   /** The connection dropped; the agent may dial back (events it had not had acknowledged are replayed). */
   void agentDisconnected(Throwable cause);
+
+  /**
+   * The link failed the same way several times in a row (say, a frame it cannot decode, replayed
+   * on every reconnect) and the gateway gave up on it: the agent is refused from now on. The session
+   * ends with {@code reason}.
+   */
+  void agentFailed(String reason);
 }

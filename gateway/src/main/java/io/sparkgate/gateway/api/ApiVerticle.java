@@ -16,6 +16,7 @@ public final class ApiVerticle extends VerticleBase {
   private final Supplier<RestApi> api;
   private final String host;
   private final int port;
+  private final int maxWebSocketMessage;
   private final io.vertx.core.net.KeyCertOptions tls;
   private HttpServer server;
 
@@ -24,17 +25,25 @@ public final class ApiVerticle extends VerticleBase {
    *     share one free port
    */
   public ApiVerticle(Supplier<RestApi> api, String host, int port) {
-    this(api, host, port, null);
+    this(api, host, port, HttpServerOptions.DEFAULT_MAX_WEBSOCKET_MESSAGE_SIZE);
+  }
+
+  /** @param maxWebSocketMessage largest WebSocket message a client may send (a bigger one closes it, 1009) */
+  public ApiVerticle(Supplier<RestApi> api, String host, int port, int maxWebSocketMessage) {
+    this(api, host, port, maxWebSocketMessage, null);
   }
 
   /**
-   * @param tls the certificate and key of HTTPS, or null for plain HTTP
+   * @param maxWebSocketMessage largest WebSocket message a client may send (a bigger one closes it, 1009)
+   * @param tls the certificate and key of HTTPS (and WSS), or null for plain HTTP
    */
-  public ApiVerticle(Supplier<RestApi> api, String host, int port, io.vertx.core.net.KeyCertOptions tls) {
+  public ApiVerticle(Supplier<RestApi> api, String host, int port, int maxWebSocketMessage,
+      io.vertx.core.net.KeyCertOptions tls) {
     this.tls = tls;
     this.api = Objects.requireNonNull(api, "api");
     this.host = Objects.requireNonNull(host, "host");
     this.port = port;
+    this.maxWebSocketMessage = maxWebSocketMessage;
   }
 
   @Override
@@ -42,7 +51,8 @@ public final class ApiVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)
         .setPort(port)
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        .setMaxWebSocketMessageSize(maxWebSocketMessage);
     if (tls != null) {
       options.setSsl(true).setKeyCertOptions(tls);
     }

@@ -3,6 +3,8 @@ package io.sparkgate.gateway.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.sparkgate.gateway.batch.BatchSession;
+import io.sparkgate.gateway.batch.BatchStatus;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.Kind;
 import io.sparkgate.gateway.session.SessionStatus;
@@ -141,6 +143,53 @@ public final class LivyJson {
     writeNullableString(g, "sparkUiUrl", status.sparkUiUrl());
     g.writeEndObject();
     writeStrings(g, "log", s.log().tail(SESSION_LOG_TAIL));
+    g.writeEndObject();
+  }
+
+  /** A batch: id, name, owner, proxyUser, state, appId, appInfo, log (its last lines), as Livy's BatchSessionView. */
+  public static Buffer batch(BatchSession b) {
+    return render(g -> writeBatch(g, b));
+  }
+
+  /** {@code GET /batches}: {@code {"from", "total", "sessions": [...]}}, as Livy names it. */
+  public static Buffer batches(int from, int total, List<BatchSession> page) {
+    return render(g -> {
+      g.writeStartObject();
+      g.writeNumberField("from", from);
+      g.writeNumberField("total", total);
+      g.writeArrayFieldStart("sessions");
+      for (BatchSession b : page) {
+        writeBatch(g, b);
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    });
+  }
+
+  /** {@code GET /batches/{id}/state}: {@code {"id", "state"}}. */
+  public static Buffer batchState(BatchSession b) {
+    return render(g -> {
+      g.writeStartObject();
+      g.writeNumberField("id", b.id());
+      g.writeStringField("state", b.state().livyName());
+      g.writeEndObject();
+    });
+  }
+
+  private static void writeBatch(JsonGenerator g, BatchSession b) throws IOException {
+    BatchStatus status = b.status();
+    g.writeStartObject();
+    g.writeNumberField("id", b.id());
+    writeNullableString(g, "name", b.name());
+    writeNullableString(g, "owner", b.owner());
+    writeNullableString(g, "proxyUser", b.proxyUser());
+    g.writeStringField("state", status.state().livyName());
+    writeNullableString(g, "appId", status.appId());
+    g.writeObjectFieldStart("appInfo");
+    writeNullableString(g, "driverLogUrl", status.driverLogUrl());
+    writeNullableString(g, "sparkUiUrl", status.sparkUiUrl());
+    g.writeEndObject();
+    writeStrings(g, "log", b.log().tail(SESSION_LOG_TAIL));
     g.writeEndObject();
   }
 

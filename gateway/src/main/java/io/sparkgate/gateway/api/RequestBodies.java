@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgate.gateway.batch.BatchRequest;
 import io.sparkgate.gateway.launch.SparkAppRequest;
 import io.sparkgate.gateway.session.Kind;
 import io.sparkgate.gateway.session.SessionRequest;
@@ -41,6 +42,11 @@ final class RequestBodies {
   private static final Set<String> SESSION_FIELDS = Set.of("kind", "proxyUser", "jars", "pyFiles", "files",
       "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue", "name",
       "conf", "heartbeatTimeoutInSecond");
+  private static final Set<String> BATCH_FIELDS = Set.of("file", "className", "args", "proxyUser", "jars", "pyFiles",
+      "files", "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue",
+      "name", "conf");
+  /** Characters in one application argument. */
+  static final int MAX_ARG_LENGTH = 65_536;
   private static final Set<String> STATEMENT_FIELDS = Set.of("code", "kind");
   private static final Set<String> COMPLETION_FIELDS = Set.of("code", "kind", "cursor");
 
@@ -48,7 +54,7 @@ final class RequestBodies {
   private static final Pattern MEMORY = Pattern.compile("(?i)[0-9]{1,12}([kmgtp]b?)?");
 
   /** Spark properties only the gateway sets. */
-  private static final Set<String> RESERVED_CONF = Set.of("spark.master", "spark.submit.deployMode");
+  private static final Set<String> RESERVED_CONF = Set.of("spark.master", "spark.submit.deployMode", "spark.yarn.tags");
   private static final String RESERVED_PREFIX = "spark.sparkgate.";
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -61,6 +67,25 @@ final class RequestBodies {
 
   /** {@code POST /sessions/{id}/completion}. */
   record CompletionBody(String code, Kind kind, int cursor) {}
+
+  /**
+   * A client's message on a session's WebSocket; {@code refJson} is the client's {@code ref}
+   * (a string or a number, as JSON) or null.
+   */
+  sealed interface SocketOp {
+    String refJson();
+  }
+
+  record Submit(String code, Kind kind, String refJson) implements SocketOp {}
+
+  record Cancel(int statement, String refJson) implements SocketOp {}
+
+  record Resume(long from, String refJson) implements SocketOp {}
+
+  record Ping(String refJson) implements SocketOp {}
+
+  /** Longest {@code ref} a WebSocket client may give, in characters. */
+  static final int MAX_REF_LENGTH = 256;
 
   private final int maxNameLength;
   private final int maxCodeLength;
@@ -80,7 +105,64 @@ final class RequestBodies {
     if (name != null && name.isBlank()) {
       throw ApiError.badRequest("name must not be blank");
     }
-    SparkAppRequest app = new SparkAppRequest(
+    SparkAppRequest app = app(o);
+    Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
+    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
+  }
+
+  /** The body of {@code POST /batches}: Livy's CreateBatchRequest. */
+  BatchRequest batch(Buffer body) {
+    ObjectNode o = object(body);
+    checkFields(o, BATCH_FIELDS);
+    String file = optNonEmpty(o, "file");
+    if (file == null) {
+      throw ApiError.badRequest("file is required: the jar or Python file of the application");
+    }
+    if (file.indexOf(',') >= 0) {
+      throw ApiError.badRequest("file must name one file, not \"" + cut(file) + "\"");
+    }
+    String className = optNonEmpty(o, "className");
+    if (className != null && !className.matches("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*")) {
+      throw ApiError.badRequest("className must be a Java class name such as org.example.Main, not \""
+          + cut(className) + "\"");
+    }
+    String name = optString(o, "name", maxNameLength);
+    if (name != null && name.isBlank()) {
+      throw ApiError.badRequest("name must not be blank");
+    }
+    return new BatchRequest(file, className, args(o), name, app(o));
+  }
+
+  private static List<String> args(ObjectNode o) {
+    JsonNode n = o.get("args");
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw ApiError.badRequest("args must be a list of strings, not " + describe(n));
+    }
+    if (n.size() > MAX_LIST_ENTRIES) {
+      throw ApiError.badRequest("args has " + n.size() + " entries, more than the " + MAX_LIST_ENTRIES + " allowed");
+    }
+    List<String> out = new ArrayList<>(n.size());
+    for (JsonNode e : n) {
+      // As Livy's Jackson mapper: numbers and booleans in the list are taken as their text.
+      if (!e.isTextual() && !e.isNumber() && !e.isBoolean()) {
+        throw ApiError.badRequest("args must be a list of strings, but holds " + describe(e));
+      }
+      String s = e.asText();
+      if (s.length() > MAX_ARG_LENGTH) {
+        throw ApiError.badRequest("args holds a string of " + s.length() + " characters, more than the "
+            + MAX_ARG_LENGTH + " allowed");
+      }
+      out.add(s);
+    }
+    return out;
+  }
+
+  /** The spark-submit options common to sessions and batches. */
+  private static SparkAppRequest app(ObjectNode o) {
+    return new SparkAppRequest(
         optNonEmpty(o, "proxyUser"),
         pathList(o, "jars"),
         pathList(o, "pyFiles"),
@@ -93,8 +175,6 @@ final class RequestBodies {
         optInt(o, "numExecutors", 0, 100_000),
         optNonEmpty(o, "queue"),
         conf(o));
-    Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
-    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
   }
 
   /** The body of {@code POST /sessions/{id}/statements}. */
@@ -104,6 +184,73 @@ final class RequestBodies {
     String code = code(o, false);
     String kindName = optString(o, "kind", 32);
     return new StatementBody(code, kindName == null ? null : kind(kindName));
+  }
+
+  /**
+   * A WebSocket message: {@code {"op": "submit", "code", "kind", "ref"}}, {@code {"op": "cancel",
+   * "statement"}}, {@code {"op": "resume", "from"}} or {@code {"op": "ping"}}, each with an optional
+   * {@code ref}.
+   *
+   * @throws ApiError 400 naming what is wrong (see {@link #refOf} for the ref to answer it with)
+   */
+  SocketOp socketMessage(String text) {
+    ObjectNode o = object(Buffer.buffer(text));
+    // ref is read first, so that every later problem can be answered with it.
+    String ref = null;
+    JsonNode r = o.get("ref");
+    if (r != null && !r.isNull()) {
+      if (r.isTextual() && r.textValue().length() <= MAX_REF_LENGTH || r.isIntegralNumber() && r.canConvertToLong()) {
+        ref = r.toString();
+      } else {
+        throw ApiError.badRequest("ref must be a string of at most " + MAX_REF_LENGTH + " characters or an integer");
+      }
+    }
+    String op = optString(o, "op", 32);
+    if (op == null) {
+      throw ApiError.badRequest("op is required: submit, cancel, resume or ping");
+    }
+    switch (op) {
+      case "submit" -> {
+        checkFields(o, Set.of("op", "code", "kind", "ref"));
+        String kindName = optString(o, "kind", 32);
+        return new Submit(code(o, false), kindName == null ? null : kind(kindName), ref);
+      }
+      case "cancel" -> {
+        checkFields(o, Set.of("op", "statement", "ref"));
+        Integer statement = optInt(o, "statement", 0, Integer.MAX_VALUE);
+        if (statement == null) {
+          throw ApiError.badRequest("statement is required: the id of the statement to cancel");
+        }
+        return new Cancel(statement, ref);
+      }
+      case "resume" -> {
+        checkFields(o, Set.of("op", "from", "ref"));
+        JsonNode from = o.get("from");
+        if (from == null || !from.isIntegralNumber() || !from.canConvertToLong() || from.longValue() < 0) {
+          throw ApiError.badRequest("from must be a non-negative integer: the id of the last event received");
+        }
+        return new Resume(from.longValue(), ref);
+      }
+      case "ping" -> {
+        checkFields(o, Set.of("op", "ref"));
+        return new Ping(ref);
+      }
+      default -> throw ApiError.badRequest("Unknown op '" + cut(op) + "': expected submit, cancel, resume or ping");
+    }
+  }
+
+  /** The valid {@code ref} of a WebSocket message (as JSON), or null; never throws. */
+  static String refOf(String text) {
+    try {
+      JsonNode r = MAPPER.readTree(text).get("ref");
+      if (r != null && (r.isTextual() && r.textValue().length() <= MAX_REF_LENGTH
+          || r.isIntegralNumber() && r.canConvertToLong())) {
+        return r.toString();
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not JSON: no ref.
+    }
+    return null;
   }
 
   /** The body of {@code POST /sessions/{id}/completion}. */

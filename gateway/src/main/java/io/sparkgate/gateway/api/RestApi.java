@@ -2,6 +2,10 @@ package io.sparkgate.gateway.api;
 
 import io.sparkgate.gateway.auth.Identity;
 import io.sparkgate.gateway.auth.Security;
+import io.sparkgate.gateway.batch.BatchManager;
+import io.sparkgate.gateway.batch.BatchRequest;
+import io.sparkgate.gateway.batch.BatchSession;
+import io.sparkgate.gateway.launch.FileResolver;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.SessionException;
 import io.sparkgate.gateway.session.SessionManager;
@@ -36,10 +40,19 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}/log                     ?from&amp;size
  * GET    /sessions/{id}/statements              ?from&amp;size
  * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
- * GET    /sessions/{id}/statements/{sid}
+ * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
  * POST   /sessions/{id}/completion
+ * GET    /batches                               ?from&amp;size
+ * POST   /batches                               201, Location: /batches/{id}
+ * GET    /batches/{id}
+ * GET    /batches/{id}/state
+ * GET    /batches/{id}/log                      ?from&amp;size
+ * DELETE /batches/{id}                          kills the application
  * </pre>
+ *
+ * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
+ * configured, {@link Cors} answers preflights and marks answers to pages of those origins.
  *
  * <p>Reads are served from the sessions' published values on the event loop that took the request:
  * no lock, no hop, no wait (a statement's JSON is rendered once per change and then only written).
@@ -70,9 +83,14 @@ public final class RestApi {
 
   private final Vertx vertx;
   private final SessionManager sessions;
+  private final BatchManager batches;
+  private final FileResolver files;
   private final RequestBodies bodies;
   private final long maxBodyBytes;
   private final Buffer versionJson;
+  private final StreamSettings streamSettings;
+  private final Cors cors;
+  private final StreamRoutes streams;
   private final Security security;
 
   /**
@@ -81,19 +99,35 @@ public final class RestApi {
    * @param maxCodeLength longest statement code accepted, in characters
    */
   public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength) {
-    this(vertx, sessions, maxBodyBytes, maxNameLength, maxCodeLength, Security.open());
+    this(vertx, sessions, null, null, maxBodyBytes, maxNameLength, maxCodeLength, StreamSettings.defaults());
   }
 
   /**
-   * @param security authentication in front of every route, and the access checks of each session
+   * @param batches the batches, or null to serve sessions only
+   * @param files resolves and checks the files requests name, or null to take them as given
+   * @param streamSettings the push streams' and long-poll's settings, and the CORS origins
    */
-  public RestApi(Vertx vertx, SessionManager sessions, long maxBodyBytes, int maxNameLength, int maxCodeLength,
-      Security security) {
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings, Security.open());
+  }
+
+  /**
+   * @param security authentication in front of every route (REST, SSE, WebSocket), and the access
+   *     checks of each session and batch
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Security security) {
     this.security = java.util.Objects.requireNonNull(security, "security");
     this.vertx = vertx;
     this.sessions = sessions;
+    this.batches = batches;
+    this.files = files;
     this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
     this.maxBodyBytes = maxBodyBytes;
+    this.streamSettings = streamSettings;
+    this.cors = new Cors(streamSettings.allowedOrigins());
+    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
     this.versionJson = LivyJson.render(g -> {
       g.writeStartObject();
       g.writeStringField("version", LIVY_API_VERSION);
@@ -108,8 +142,12 @@ public final class RestApi {
     // Every POST body is read whole, up to the limit, whatever its content type (Livy clients
     // often send JSON without one, or as form data).
     BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes).setMergeFormAttributes(false);
+    if (cors.enabled()) {
+      router.route().handler(cors);
+    }
 
-    // Authentication, impersonation and CSRF before anything else, also for unknown paths.
+    // Authentication, impersonation and CSRF before any route (the streams' too), also for unknown
+    // paths; after CORS, whose preflights carry no credentials.
     router.route().handler(security.handler());
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
@@ -123,6 +161,15 @@ public final class RestApi {
     router.get("/sessions/:id/statements/:sid").handler(this::getStatement);
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
+    streams.mount(router);
+    if (batches != null) {
+      router.get("/batches").handler(this::listBatches);
+      router.post("/batches").handler(body).handler(this::createBatch);
+      router.get("/batches/:id").handler(ctx -> ok(ctx, LivyJson.batch(batch(ctx, false))));
+      router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx, false))));
+      router.get("/batches/:id/log").handler(this::batchLog);
+      router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+    }
 
     router.route().failureHandler(this::failure);
     router.errorHandler(404, ctx -> error(ctx, 404, "Not found: " + ctx.request().method() + " " + path(ctx)));
@@ -144,6 +191,16 @@ public final class RestApi {
     RequestBodies.object(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     bodies.statement(Buffer.buffer("{\"code\":\"1 + 1\",\"kind\":\"spark\"}"));
     LivyJson.message("warm");
+    io.sparkgate.gateway.session.SessionEventLog.warmUp();
+    try {
+      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
+      Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
+      Class.forName(SessionSocket.class.getName());
+      Class.forName(LongPoll.class.getName());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   // --- Handlers ---------------------------------------------------------------------------------
@@ -151,13 +208,15 @@ public final class RestApi {
   private void listSessions(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
-    List<InteractiveSession> all = visible(ctx, sessions.list());
+    List<InteractiveSession> all = visible(ctx, sessions.list(), InteractiveSession::owner);
     ok(ctx, LivyJson.sessions(from, all.size(), page(all, from, size)));
   }
 
   private void createSession(RoutingContext ctx) {
     SessionRequest asked = bodies.session(ctx.body().buffer());
-    SessionRequest request = asked.withApp(asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
+    // The user the application runs as, by the impersonation rules (403 or 400 when refused).
+    SessionRequest parsed = asked.withApp(asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
+    SessionRequest request = files == null ? parsed : parsed.withApp(resolved(() -> files.resolve(parsed.app())));
     respond(ctx, sessions.create(request, Identity.of(ctx).user()), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
@@ -171,11 +230,71 @@ public final class RestApi {
 
   private void log(RoutingContext ctx) {
     InteractiveSession s = session(ctx, false);
-    List<String> lines = s.log().lines();
+    log(ctx, s.id(), s.log().lines());
+  }
+
+  private void log(RoutingContext ctx, int id, List<String> lines) {
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
     // Without from, the last `size` lines, as Livy.
     int from = ctx.request().getParam("from") == null ? Math.max(0, lines.size() - size) : queryInt(ctx, "from", 0);
-    ok(ctx, LivyJson.log(s.id(), from, lines.size(), page(lines, from, size)));
+    ok(ctx, LivyJson.log(id, from, lines.size(), page(lines, from, size)));
+  }
+
+  private void listBatches(RoutingContext ctx) {
+    int from = queryInt(ctx, "from", 0);
+    int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
+    List<BatchSession> all = visible(ctx, batches.list(), BatchSession::owner);
+    ok(ctx, LivyJson.batches(from, all.size(), page(all, from, size)));
+  }
+
+  private void createBatch(RoutingContext ctx) {
+    BatchRequest asked = bodies.batch(ctx.body().buffer());
+    BatchRequest parsed = asked.withFiles(asked.file(),
+        asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
+    BatchRequest request = files == null ? parsed
+        : resolved(() -> parsed.withFiles(files.resolve("file", parsed.file()), files.resolve(parsed.app())));
+    respond(ctx, batches.create(request, Identity.of(ctx).user()), b -> {
+      ctx.response().putHeader(HttpHeaders.LOCATION, "/batches/" + b.id());
+      send(ctx, 201, LivyJson.batch(b));
+    });
+  }
+
+  private void batchLog(RoutingContext ctx) {
+    BatchSession b = batch(ctx, false);
+    log(ctx, b.id(), b.log().lines());
+  }
+
+  private void deleteBatch(RoutingContext ctx) {
+    BatchSession b = batch(ctx, true);
+    respond(ctx, batches.delete(b.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  /**
+   * The batch named by the path; 404 when unknown or not a number, 403 when the caller may not read
+   * it (or change it, for {@code modify}).
+   */
+  private BatchSession batch(RoutingContext ctx, boolean modify) {
+    String raw = ctx.pathParam("id");
+    Integer id = parseId(raw);
+    BatchSession b = id == null ? null : batches.get(id);
+    if (b == null) {
+      throw ApiError.notFound("Batch '" + cut(raw) + "' not found.");
+    }
+    if (modify) {
+      security.requireModify(ctx, b.owner(), "batch " + b.id());
+    } else {
+      security.requireView(ctx, b.owner(), "batch " + b.id());
+    }
+    return b;
+  }
+
+  /** Runs a file resolution; its refusal is the client's 400. */
+  private static <T> T resolved(java.util.function.Supplier<T> resolution) {
+    try {
+      return resolution.get();
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest(e.getMessage());
+    }
   }
 
   private void listStatements(RoutingContext ctx) {
@@ -198,6 +317,39 @@ public final class RestApi {
   private void getStatement(RoutingContext ctx) {
     InteractiveSession s = session(ctx, false);
     Statement st = statement(ctx, s);
+    long waitMillis = waitMillis(ctx);
+    if (waitMillis > 0 && !st.state().isFinal()) {
+      LongPoll.await(vertx, s, st.id(), waitMillis, ctx.request()).onSuccess(now -> {
+        if (now == null) {
+          error(ctx, 404, "Statement " + st.id() + " is no longer kept in session " + s.id() + ".");
+        } else {
+          sendStatement(ctx, now);
+        }
+      });
+      return;
+    }
+    sendStatement(ctx, st);
+  }
+
+  /** {@code ?wait=S} in milliseconds, capped by sparkgate.statement.max-wait; 0 without it. */
+  private long waitMillis(RoutingContext ctx) {
+    String raw = ctx.request().getParam("wait");
+    if (raw == null) {
+      return 0;
+    }
+    double seconds;
+    try {
+      seconds = Double.parseDouble(raw.strip());
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (!(seconds >= 0) || Double.isInfinite(seconds) || raw.strip().length() > 20) {
+      throw ApiError.badRequest("wait must be a non-negative number of seconds, not '" + cut(raw) + "'");
+    }
+    return (long) Math.min(seconds * 1000, streamSettings.maxWait().toMillis());
+  }
+
+  private static void sendStatement(RoutingContext ctx, Statement st) {
     if (st.executionMicros() > 0) {
       // Outside Livy's JSON, which clients parse strictly: the driver's own time, for benchmarks.
       ctx.response().putHeader(EXECUTION_MICROS_HEADER, Long.toString(st.executionMicros()));
@@ -220,12 +372,12 @@ public final class RestApi {
 
   // --- Helpers ----------------------------------------------------------------------------------
 
-  /** The sessions of {@code all} the caller may read (all of them without access control). */
-  private List<InteractiveSession> visible(RoutingContext ctx, List<InteractiveSession> all) {
+  /** The entries of {@code all} the caller may read (all of them without access control). */
+  private <T> List<T> visible(RoutingContext ctx, List<T> all, java.util.function.Function<T, String> owner) {
     if (!security.access().enabled()) {
       return all;
     }
-    return all.stream().filter(s -> security.canView(ctx, s.owner())).toList();
+    return all.stream().filter(x -> security.canView(ctx, owner.apply(x))).toList();
   }
 
   /**
@@ -233,6 +385,18 @@ public final class RestApi {
    * 403 when the caller may not read it (or change it, for {@code modify}).
    */
   private InteractiveSession session(RoutingContext ctx, boolean modify) {
+    InteractiveSession s = findSession(sessions, ctx);
+    if (modify) {
+      security.requireModify(ctx, s.owner(), "session " + s.id());
+    }
+    return s;
+  }
+
+  /**
+   * The session named by the path, for the route classes (streams too): 404 when unknown or not a
+   * number, 403 when the caller may not read it ({@link Security#of}).
+   */
+  static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
     Integer id = parseId(raw);
@@ -242,16 +406,17 @@ public final class RestApi {
     if (s == null) {
       throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
     }
-    if (modify) {
-      security.requireModify(ctx, s.owner(), "session " + s.id());
-    } else {
-      security.requireView(ctx, s.owner(), "session " + s.id());
-    }
+    Security.of(ctx).requireView(ctx, s.owner(), "session " + s.id());
     s.touch();
     return s;
   }
 
   private static Statement statement(RoutingContext ctx, InteractiveSession s) {
+    return findStatement(ctx, s);
+  }
+
+  /** The statement named by the path; 404 when unknown, no longer kept, or not a number. */
+  static Statement findStatement(RoutingContext ctx, InteractiveSession s) {
     String raw = ctx.pathParam("sid");
     Integer id = parseId(raw);
     Statement st = id == null ? null : s.statement(id);
@@ -361,7 +526,7 @@ public final class RestApi {
     return cut(ctx.request().path());
   }
 
-  private static String cut(String s) {
+  static String cut(String s) {
     if (s == null) {
       return "";
     }

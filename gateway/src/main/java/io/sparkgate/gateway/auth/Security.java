@@ -32,6 +32,8 @@ public final class Security {
   public static final String CSRF_HEADER = "X-Requested-By";
   /** The query parameter naming the user a request acts as (Livy's and Hadoop's name). */
   public static final String DO_AS = "doAs";
+  private static final String KEY = "sparkgate.security";
+  private static final Security OPEN = open();
   private static final CharSequence WWW_AUTHENTICATE = HttpHeaders.createOptimized("WWW-Authenticate");
 
   private final Authenticator authenticator;
@@ -139,7 +141,17 @@ public final class Security {
     return this::handle;
   }
 
+  /**
+   * The policy that admitted {@code ctx} (set by {@link #handler()}), for route classes that check
+   * sessions without holding the policy; the open one on a router without the handler.
+   */
+  public static Security of(RoutingContext ctx) {
+    Security s = ctx.get(KEY);
+    return s == null ? OPEN : s;
+  }
+
   private void handle(RoutingContext ctx) {
+    ctx.put(KEY, this);
     HttpServerRequest request = ctx.request();
     if (authenticator == null) {
       admit(ctx, null);
@@ -247,6 +259,15 @@ public final class Security {
   /** Whether the request may read what {@code owner} owns (for filtering lists). */
   public boolean canView(RoutingContext ctx, String owner) {
     return access.canView(owner, Identity.of(ctx).effectiveUser());
+  }
+
+  /**
+   * Why the request may not change what {@code owner} owns, or null when it may (for a WebSocket,
+   * whose later messages submit and cancel without a request of their own).
+   */
+  public String modifyRefusal(RoutingContext ctx, String owner, String what) {
+    String user = Identity.of(ctx).effectiveUser();
+    return access.canModify(owner, user) ? null : "User '" + user + "' is not allowed to change " + what;
   }
 
   /** 403 unless the request may read what {@code owner} owns; {@code what} names it ("session 7"). */

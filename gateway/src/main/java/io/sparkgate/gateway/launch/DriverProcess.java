@@ -28,4 +28,10 @@ public interface DriverProcess {
 
   /** An identifier for messages (a pid, an application id). */
   String describe();
+
+  /**
+   * Calls {@code listener} (on an arbitrary thread) whenever the cluster manager reports something
+   * new about the application; drivers that no cluster manager tracks (a local master) never call it.
+   */
+  default void onInfo(java.util.function.Consumer<AppInfo> listener) {}
 }

@@ -25,22 +25,53 @@ public final class LogRing {
 
   private final AtomicReferenceArray<Line> slots;
   private final int capacity;
+  private final Runnable onAppend;
   private volatile long written;
 
   public LogRing(int capacity) {
+    this(capacity, null);
+  }
+
+  /**
+   * @param onAppend called on the writer's thread after each line is appended (to tell a reader
+   *     that waits for lines); must not block; null for none
+   */
+  public LogRing(int capacity, Runnable onAppend) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
     this.capacity = capacity;
     this.slots = new AtomicReferenceArray<>(capacity);
+    this.onAppend = onAppend;
   }
 
   /** Appends one line (a longer one is cut at {@link #MAX_LINE_LENGTH} characters). */
-  public synchronized void append(String line) {
+  public void append(String line) {
     String text = line.length() > MAX_LINE_LENGTH ? line.substring(0, MAX_LINE_LENGTH) + CUT_MARK : line;
-    long seq = written;
-    slots.set((int) (seq % capacity), new Line(seq, text));
-    written = seq + 1;
+    synchronized (this) {
+      long seq = written;
+      slots.set((int) (seq % capacity), new Line(seq, text));
+      written = seq + 1;
+    }
+    if (onAppend != null) {
+      onAppend.run();
+    }
+  }
+
+  /**
+   * The kept lines numbered {@code from} (inclusive) to {@code to} (exclusive; at most
+   * {@link #written()}), oldest first, where the first line ever appended is 0; lines that fell off
+   * the ring are left out. Lock-free.
+   */
+  public List<String> range(long from, long to) {
+    List<String> out = new ArrayList<>();
+    for (long i = Math.max(from, to - capacity); i < to; i++) {
+      Line l = slots.get((int) (i % capacity));
+      if (l != null && l.seq() == i) { // Else overwritten since by a newer line: gone.
+        out.add(l.text());
+      }
+    }
+    return out;
   }
 
   /** How many lines were ever appended. */

@@ -40,6 +40,9 @@ public final class SparkApplication {
      * @param killedByGateway whether the gateway had asked it to stop
      */
     void exited(int code, boolean killedByGateway);
+
+    /** The cluster manager reports something new about the application (YARN only). */
+    default void infoChanged(AppInfo info) {}
   }
 
   private final String label;
@@ -84,6 +87,7 @@ public final class SparkApplication {
   private void onLaunched(DriverProcess p) {
     process = p;
     LOG.info("{}: application started ({})", label, p.describe());
+    p.onInfo(info -> context.runOnContext(v -> info(info)));
     p.exit().onComplete(ar -> context.runOnContext(v -> {
       terminated.tryComplete();
       listener.exited(ar.succeeded() ? ar.result() : -1, killedByGateway);
@@ -91,6 +95,12 @@ public final class SparkApplication {
     listener.launched(p);
     if (killOnLaunch != null) {
       kill(killOnLaunch);
+    }
+  }
+
+  private void info(AppInfo info) {
+    if (!terminated.future().isComplete()) {
+      listener.infoChanged(info);
     }
   }
 

@@ -33,6 +33,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>In client deploy mode the spark-submit process is the driver (the script ends in
  * {@code exec java}), so its exit is the driver's exit.
+ *
+ * <p>On YARN ({@code --master yarn}) every application is tagged ({@code spark.yarn.tags}, see
+ * {@link YarnApplications#tag}) and its state comes from the ResourceManager, not from the
+ * spark-submit process: in cluster mode spark-submit only submits
+ * ({@code spark.yarn.submit.waitAppCompletion=false}) and exits, and the application is watched,
+ * and killed, through YARN ({@link YarnDriver}). The session secret then travels in a file shipped
+ * with {@code --files} (readable by its owner only; YARN localizes it into the application
+ * master's private working directory) rather than in the environment, which does not reach a
+ * driver on another host; see docs/yarn.md.
  */
 public final class SparkSubmitLauncher implements DriverLauncher {
 
@@ -49,6 +58,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
   private final Path sparkSubmit;
   private final String master;
   private final String deployMode;
+  private final Yarn yarn;
   /** Null when the distribution carries SparkR, else why sparkr sessions cannot start. */
   private final String noSparkR;
 
@@ -58,13 +68,43 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    * @param deployMode the {@code --deploy-mode} of every driver
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode) {
-    this(vertx, sparkHome, master, deployMode, DriverEnvironment.DEFAULT);
+    this(vertx, sparkHome, master, deployMode, (Yarn) null, DriverEnvironment.DEFAULT);
   }
 
   /**
    * @param inherit which of the gateway's environment variables drivers inherit
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode,
+      DriverEnvironment inherit) {
+    this(vertx, sparkHome, master, deployMode, (Yarn) null, inherit);
+  }
+
+  /**
+   * What a launcher on YARN needs besides the master.
+   *
+   * @param applications the ResourceManager client that finds, watches and kills applications
+   * @param hadoopConfDir the Hadoop configuration directory given to spark-submit
+   *     ({@code HADOOP_CONF_DIR}), or null for spark-submit's own environment
+   * @param sparkJars {@code spark.yarn.jars} for every application, or null
+   */
+  public record Yarn(YarnApplications applications, Path hadoopConfDir, String sparkJars) {
+    public Yarn {
+      Objects.requireNonNull(applications, "applications");
+    }
+  }
+
+  /**
+   * @param yarn how to reach YARN when {@code master} is {@code yarn} (ignored otherwise)
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode, Yarn yarn) {
+    this(vertx, sparkHome, master, deployMode, yarn, DriverEnvironment.DEFAULT);
+  }
+
+  /**
+   * @param yarn how to reach YARN when {@code master} is {@code yarn} (ignored otherwise)
+   * @param inherit which of the gateway's environment variables drivers inherit
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode, Yarn yarn,
       DriverEnvironment inherit) {
     this.inherit = Objects.requireNonNull(inherit, "inherit");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
@@ -76,6 +116,17 @@ public final class SparkSubmitLauncher implements DriverLauncher {
     this.sparkSubmit = sparkHome.resolve("bin").resolve("spark-submit");
     this.master = Objects.requireNonNull(master, "master");
     this.deployMode = Objects.requireNonNull(deployMode, "deployMode");
+    // Without YARN settings a yarn master still gets its command line, but no tracking by tag.
+    this.yarn = "yarn".equals(master) ? yarn : null;
+  }
+
+  /** Whether applications run on YARN. */
+  public boolean onYarn() {
+    return yarn != null;
+  }
+
+  private boolean clusterMode() {
+    return "cluster".equals(deployMode);
   }
 
   @Override
@@ -85,12 +136,53 @@ public final class SparkSubmitLauncher implements DriverLauncher {
 
   @Override
   public Future<DriverProcess> launch(LaunchSpec spec) {
-    List<String> command = command(spec);
-    return vertx.executeBlocking(() -> start(spec, command), false);
+    String tag = yarn == null ? null : yarn.applications().tag(spec.kind(), spec.id());
+    return vertx.executeBlocking(() -> {
+      Path secretDir = null;
+      Map<String, String> env = new java.util.HashMap<>(spec.environment());
+      List<String> extra = new ArrayList<>();
+      if (yarn != null) {
+        extra.add("spark.yarn.tags=" + tag);
+        if (yarn.sparkJars() != null) {
+          extra.add("spark.yarn.jars=" + yarn.sparkJars());
+        }
+        if (yarn.hadoopConfDir() != null) {
+          env.put("HADOOP_CONF_DIR", yarn.hadoopConfDir().toString());
+          env.put("YARN_CONF_DIR", yarn.hadoopConfDir().toString());
+        }
+        if (LaunchSpec.SESSION.equals(spec.kind())) {
+          // Ships pyspark and py4j to the application master, for the session's Python interpreter.
+          extra.add("spark.yarn.isPython=true");
+        }
+        if (clusterMode()) {
+          extra.add("spark.yarn.submit.waitAppCompletion=false");
+          String secret = env.remove(io.sparkgate.proto.LaunchContract.SECRET_ENV);
+          if (secret != null) {
+            secretDir = SecretFile.write(secret);
+          }
+        }
+      }
+      List<String> command = command(spec, extra, secretDir);
+      try {
+        DriverProcess submit = start(spec, command, env);
+        if (yarn == null) {
+          return submit;
+        }
+        return new YarnDriver(vertx, spec.label(), tag, submit, yarn.applications(), spec.log(), clusterMode(),
+            secretDir);
+      } catch (IOException | RuntimeException e) {
+        SecretFile.delete(secretDir);
+        throw e;
+      }
+    }, false);
   }
 
   /** The spark-submit command line for {@code spec}. Holds no secret: those go in the environment. */
   public List<String> command(LaunchSpec spec) {
+    return command(spec, List.of(), null);
+  }
+
+  private List<String> command(LaunchSpec spec, List<String> extraConf, Path secretDir) {
     SparkAppRequest app = spec.app();
     List<String> cmd = new ArrayList<>();
     cmd.add(sparkSubmit.toString());
@@ -100,11 +192,15 @@ public final class SparkSubmitLauncher implements DriverLauncher {
     cmd.add(deployMode);
     cmd.add("--name");
     cmd.add(spec.appName());
-    cmd.add("--class");
-    cmd.add(spec.mainClass());
+    addOption(cmd, "--class", spec.mainClass());
     addList(cmd, "--jars", app.jars());
     addList(cmd, "--py-files", app.pyFiles());
-    addList(cmd, "--files", app.files());
+    List<String> files = app.files();
+    if (secretDir != null) {
+      files = new ArrayList<>(files);
+      files.add(SecretFile.shipped(secretDir));
+    }
+    addList(cmd, "--files", files);
     addList(cmd, "--archives", app.archives());
     addOption(cmd, "--driver-memory", app.driverMemory());
     addOption(cmd, "--driver-cores", app.driverCores());
@@ -122,7 +218,16 @@ public final class SparkSubmitLauncher implements DriverLauncher {
       cmd.add("--conf");
       cmd.add(e.getKey() + "=" + e.getValue());
     }
-    cmd.add(spec.appResource().toString());
+    for (String c : extraConf) {
+      cmd.add("--conf");
+      cmd.add(c);
+    }
+    if (secretDir != null) {
+      cmd.add("--conf");
+      cmd.add(io.sparkgate.proto.LaunchContract.SECRET_FILE + "=" + io.sparkgate.proto.LaunchContract.SECRET_FILE_NAME);
+    }
+    cmd.add(spec.appResource());
+    cmd.addAll(spec.appArgs());
     return cmd;
   }
 
@@ -155,37 +260,42 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    * and the spec's own variables (the session secret), which win.
    */
   public Map<String, String> environment(LaunchSpec spec, Map<String, String> gatewayEnvironment) {
+    return environment(spec.environment(), gatewayEnvironment);
+  }
+
+  private Map<String, String> environment(Map<String, String> own, Map<String, String> gatewayEnvironment) {
     Map<String, String> env = new java.util.TreeMap<>(inherit.inherited(gatewayEnvironment));
-    env.putAll(spec.environment());
+    env.putAll(own);
     return env;
   }
 
-  private DriverProcess start(LaunchSpec spec, List<String> command) throws IOException {
-    LOG.info("Session {}: launching {}", spec.sessionId(), redacted(command));
+  private DriverProcess start(LaunchSpec spec, List<String> command, Map<String, String> env) throws IOException {
+    LOG.info("{}: launching {}", spec.label(), redacted(command));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    // Not the gateway's whole environment: drivers run user code (DriverEnvironment).
     pb.environment().clear();
-    pb.environment().putAll(environment(spec, System.getenv()));
+    pb.environment().putAll(environment(env, System.getenv()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = pb.start();
-    return new ChildDriver(vertx, spec.sessionId(), process, spec.log());
+    return new ChildDriver(vertx, spec.label(), process, spec.log());
   }
 
   /** A driver running as a child process of the gateway. */
   private static final class ChildDriver implements DriverProcess {
     private final Vertx vertx;
-    private final int sessionId;
+    private final String label;
     private final Process process;
     private final LogRing log;
     private final Promise<Integer> exit = Promise.promise();
     private final CompletableFuture<Void> outputDrained = new CompletableFuture<>();
     private final AtomicBoolean killing = new AtomicBoolean();
 
-    ChildDriver(Vertx vertx, int sessionId, Process process, LogRing log) {
+    ChildDriver(Vertx vertx, String label, Process process, LogRing log) {
       this.vertx = vertx;
-      this.sessionId = sessionId;
+      this.label = label;
       this.process = process;
       this.log = log;
-      Thread reader = new Thread(this::drainOutput, "sparkgate-session-" + sessionId + "-output");
+      Thread reader = new Thread(this::drainOutput, "sparkgate-" + label.toLowerCase(java.util.Locale.ROOT).replace(' ', '-') + "-output");
       reader.setDaemon(true);
       reader.start();
       // Report the exit once the last output is in the log; a grandchild holding the pipe open must
@@ -194,7 +304,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
           .thenCompose(p -> outputDrained.completeOnTimeout(null, OUTPUT_DRAIN_MILLIS, TimeUnit.MILLISECONDS))
           .whenComplete((v, t) -> {
             int code = process.exitValue();
-            LOG.info("Session {}: driver process {} exited with code {}", sessionId, process.pid(), code);
+            LOG.info("{}: process {} exited with code {}", label, process.pid(), code);
             exit.tryComplete(code);
           });
     }
@@ -205,7 +315,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
       } catch (IOException e) {
         // The pipe closes when the process dies; anything else is worth a note.
         if (process.isAlive()) {
-          LOG.warn("Session {}: reading driver output failed", sessionId, e);
+          LOG.warn("{}: reading driver output failed", label, e);
         }
       } finally {
         outputDrained.complete(null);
@@ -248,7 +358,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
           if (driver.isAlive() || tree.stream().anyMatch(ProcessHandle::isAlive)) {
             vertx.executeBlocking(() -> {
               if (driver.isAlive()) {
-                LOG.warn("Session {}: driver {} did not stop within {} ms of SIGTERM; killing it", sessionId,
+                LOG.warn("{}: process {} did not stop within {} ms of SIGTERM; killing it", label,
                     driver.pid(), grace.toMillis());
               }
               driver.descendants().forEach(ProcessHandle::destroyForcibly);

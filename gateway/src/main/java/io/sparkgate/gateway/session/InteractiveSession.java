@@ -1,9 +1,5 @@
 package io.sparkgate.gateway.session;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.sparkgate.gateway.agent.AgentEndpoint;
 import io.sparkgate.gateway.agent.AgentSessionHandler;
 import io.sparkgate.gateway.launch.DriverLauncher;
@@ -19,14 +15,14 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import java.io.IOException;
-import java.io.StringWriter;
+import io.vertx.core.internal.ContextInternal;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * {@link #statements()} and {@link #log()}: immutable values published through volatile fields
  * and lock-free structures, so a GET never locks or waits.
  *
+ * <p><b>Events.</b> Every change (its state, each statement's, live output, new log lines) is
+ * appended once to the session's {@link #events() event log}, which the push streams read. The
+ * statements and the agent events that change them live in {@link SessionStatements}.
+ *
  * <p><b>Lifecycle.</b> Created {@code starting}; the driver is launched and the agent dials back and
  * reports {@code Ready}: {@code idle}, {@code busy} while statements wait or run. A driver that
  * fails or exits before it was ever idle leaves the session in {@code error}; one that dies later,
@@ -53,7 +53,6 @@ public final class InteractiveSession {
   private static final Logger LOG = LoggerFactory.getLogger(InteractiveSession.class);
 
   private static final String NOTE = "[sparkgate] ";
-  private static final JsonFactory JSON = new JsonFactory();
 
   private final int id;
   private final String name;
@@ -66,10 +65,12 @@ public final class InteractiveSession {
   private final SparkApplication app;
   private final AgentRegistry agents;
   private final LogRing log;
-  private final StatementStore statements;
+  private final SessionEventLog events;
+  private final SessionViews views;
+  private final SessionStatements statements;
   private final Promise<Void> terminated = Promise.promise();
-  /** The event-loop thread of {@link #context}; all state changes happen on it. */
-  private final Thread contextThread;
+  /** Whether a task that publishes new log lines is on its way to the context. */
+  private final AtomicBoolean logPending = new AtomicBoolean();
 
   private volatile SessionStatus status;
   private volatile long lastTouched;
@@ -84,17 +85,21 @@ public final class InteractiveSession {
   private long reconnectTimer = -1;
   private long stopTimer = -1;
   private int nextCompletionId;
+  /** Log lines up to this one (LogRing numbering) are in the event log. */
+  private long logPublished;
   private final Map<Integer, PendingCompletion> completions = new HashMap<>();
 
   private record PendingCompletion(Promise<List<String>> promise, long timer) {}
 
   /**
-   * A session in {@code not_started}; {@link #start()} launches it. Context only.
+   * A session in {@code not_started}; {@link #start()} launches it. Any thread: nothing happens
+   * until {@link #start()}, which runs on {@code context}.
    *
    * @param owner the authenticated user who created it, or null without authentication
+   * @param context the session's own event-loop context: every change happens there
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -105,15 +110,13 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
-    if (!Context.isOnEventLoopThread()) {
-      throw new IllegalStateException("a session is created on its event-loop context");
+    this.views = Objects.requireNonNull(views, "views");
+    if (!context.isEventLoopContext()) {
+      throw new IllegalArgumentException("a session lives on an event-loop context");
     }
-    // An event-loop context keeps one thread for life. Checking the thread (rather than the
-    // context object) also admits the duplicated contexts Vert.x runs periodic timers and
-    // requests on: they share the thread, so they cannot race with the session.
-    this.contextThread = Thread.currentThread();
-    this.log = new LogRing(settings.logLines());
-    this.statements = new StatementStore(settings.retainedStatements());
+    this.log = new LogRing(settings.logLines(), this::logAppended);
+    this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
+    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
     long now = System.currentTimeMillis();
     this.lastTouched = now;
     this.lastActivity = now;
@@ -178,6 +181,14 @@ public final class InteractiveSession {
   /** The context the session's state lives on; agent events must arrive there. */
   public Context context() {
     return context;
+  }
+
+  /**
+   * The session's numbered changes, for the push streams: append and subscribe on {@link #context()},
+   * read from anywhere.
+   */
+  public SessionEventLog events() {
+    return events;
   }
 
   /** Records that a client called the session (any REST call on it); see heartbeatTimeoutInSecond. */
@@ -348,8 +359,7 @@ public final class InteractiveSession {
       throw new SessionException(SessionException.Reason.UNAVAILABLE,
           "Session " + id + " cannot queue more work for its driver right now; retry later");
     }
-    Statement s = Statement.waiting(statementId, code, k);
-    statements.add(s);
+    Statement s = statements.add(statementId, code, k);
     lastActivity = System.currentTimeMillis();
     if (status.state() == SessionState.IDLE) {
       transition(SessionState.BUSY);
@@ -379,10 +389,10 @@ public final class InteractiveSession {
     long now = System.currentTimeMillis();
     lastActivity = now;
     if (s.state() == StatementState.WAITING) {
-      statements.replace(s.ended(StatementState.CANCELLED, null, now));
+      statements.put(s.ended(StatementState.CANCELLED, null, now));
       settleBusy();
     } else {
-      statements.replace(s.to(StatementState.CANCELLING));
+      statements.put(s.to(StatementState.CANCELLING));
     }
   }
 
@@ -475,22 +485,34 @@ public final class InteractiveSession {
     }
 
     @Override
+    public void agentFailed(String reason) {
+      checkContext();
+      if (stopping || status.state().isFinished()) {
+        return;
+      }
+      LOG.warn("Session {}: {}; stopping the driver", id, reason);
+      note("The gateway gave up on the driver's agent: " + reason + ".");
+      finish(SessionState.ERROR, reason);
+      killDriver(settings.stopGrace());
+    }
+
+    @Override
     public void agentEvent(Event event) {
       checkContext();
       if (event instanceof Event.Ready r) {
         onReady(r);
       } else if (event instanceof Event.StartFailed f) {
         onStartFailed(f);
-      } else if (event instanceof Event.StatementStarted s) {
-        onStatementStarted(s);
-      } else if (event instanceof Event.StatementProgress p) {
-        onStatementProgress(p);
-      } else if (event instanceof Event.StatementResult r) {
-        onStatementResult(r);
       } else if (event instanceof Event.Completion c) {
         onCompletion(c);
+      } else {
+        long now = System.currentTimeMillis();
+        statements.apply(event, now);
+        if (event instanceof Event.StatementResult) {
+          lastActivity = now;
+        }
+        settleBusy();
       }
-      // Event.StatementOutput: live output is for push streams; the result carries all of it.
     }
   }
 
@@ -519,6 +541,7 @@ public final class InteractiveSession {
     SessionState.validate(state, SessionState.IDLE);
     status = next;
     LOG.info("Session {}: ready, application {}", id, ready.appId());
+    publishSession();
     settleBusy();
   }
 
@@ -534,54 +557,6 @@ public final class InteractiveSession {
         killDriver(settings.stopGrace());
       });
     }
-  }
-
-  private void onStatementStarted(Event.StatementStarted started) {
-    Statement s = statements.get(started.statementId());
-    if (s == null || s.state() != StatementState.WAITING) {
-      return; // Cancelled while queued, or not ours.
-    }
-    statements.replace(s.running(System.currentTimeMillis()));
-    if (status.state() == SessionState.IDLE) {
-      transition(SessionState.BUSY);
-    }
-  }
-
-  private void onStatementProgress(Event.StatementProgress p) {
-    Statement s = statements.get(p.statementId());
-    if (s == null || (s.state() != StatementState.RUNNING && s.state() != StatementState.CANCELLING)) {
-      return;
-    }
-    double progress = p.totalTasks() <= 0 ? 0.0 : Math.min(1.0, Math.max(0.0, (double) p.completedTasks() / p.totalTasks()));
-    if (progress != s.progress()) {
-      statements.replace(s.withProgress(progress));
-    }
-  }
-
-  private void onStatementResult(Event.StatementResult r) {
-    Statement s = statements.get(r.statementId());
-    if (s == null || s.state().isFinal()) {
-      return;
-    }
-    long now = System.currentTimeMillis();
-    if (s.state() == StatementState.WAITING && r.status() != Event.Status.CANCELLED) {
-      s = s.running(now); // The start event was lost to a cut connection; the result says it ran.
-    }
-    Statement ended;
-    if (s.state() == StatementState.CANCELLING || r.status() == Event.Status.CANCELLED) {
-      // As Livy: once cancelling, the statement ends cancelled whatever the code did.
-      ended = s.ended(StatementState.CANCELLED, null, now);
-    } else if (r.status() == Event.Status.OK) {
-      ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now,
-          r.executionMicros());
-    } else {
-      // As Livy: code that raised still makes an available statement, its output says error.
-      ended = s.ended(StatementState.AVAILABLE,
-          new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now, r.executionMicros());
-    }
-    statements.replace(ended);
-    lastActivity = now;
-    settleBusy();
   }
 
   private void onCompletion(Event.Completion c) {
@@ -616,6 +591,33 @@ public final class InteractiveSession {
       finishedAt = System.currentTimeMillis();
     }
     LOG.debug("Session {}: {} -> {}", id, state, next);
+    publishSession();
+  }
+
+  /** Appends a {@code session} event: the session as REST shows it now. */
+  private void publishSession() {
+    publishLog(); // Lines logged before the change come before it.
+    events.append(SessionEvent.SESSION, SessionEvent.NO_STATEMENT, SessionEvent.Mark.NONE, views.session().apply(this));
+  }
+
+  /** The log got a line (on any thread): publish it on the context, many lines in one event. */
+  private void logAppended() {
+    if (logPending.compareAndSet(false, true)) {
+      context.runOnContext(v -> {
+        logPending.set(false);
+        publishLog();
+      });
+    }
+  }
+
+  /** Appends a {@code log} event with the lines logged since the last one, if any. Context only. */
+  private void publishLog() {
+    long end = log.written();
+    List<String> lines = log.range(logPublished, end);
+    logPublished = end;
+    if (!lines.isEmpty()) {
+      events.append(SessionEvent.LOG, SessionEvent.NO_STATEMENT, SessionEvent.Mark.NONE, EventData.log(lines));
+    }
   }
 
   /** Enters a finished state and ends every statement that can no longer complete. */
@@ -626,14 +628,7 @@ public final class InteractiveSession {
     if (!status.state().isFinished()) {
       transition(next);
     }
-    long now = System.currentTimeMillis();
-    for (Statement s : statements.list()) {
-      if (!s.state().isFinal()) {
-        statements.replace(s.ended(StatementState.ERROR,
-            new StatementOutput.Error(s.id(), "SessionEnded", "The session ended before the statement completed: "
-                + why + ".", List.of()), now));
-      }
-    }
+    statements.endAll(why, System.currentTimeMillis());
     failCompletions(why);
   }
 
@@ -648,39 +643,10 @@ public final class InteractiveSession {
   }
 
   private void checkContext() {
-    if (Thread.currentThread() != contextThread) {
+    // Checking the event-loop thread (rather than the context object) also admits the duplicated
+    // contexts Vert.x runs timers and requests on: they share the thread, so cannot race with us.
+    if (!((ContextInternal) context).nettyEventLoop().inEventLoop()) {
       throw new IllegalStateException("session " + id + " used off its context");
-    }
-  }
-
-  /**
-   * {@code dataJson} when it is one JSON object; otherwise the text itself under {@code text/plain},
-   * so a misbehaving driver cannot break the statement's JSON.
-   */
-  static String checkedData(String dataJson) {
-    if (isJsonObject(dataJson)) {
-      return dataJson;
-    }
-    StringWriter out = new StringWriter();
-    try (JsonGenerator g = JSON.createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("text/plain", dataJson);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return out.toString();
-  }
-
-  static boolean isJsonObject(String text) {
-    try (JsonParser p = JSON.createParser(text)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        return false;
-      }
-      p.skipChildren();
-      return p.nextToken() == null;
-    } catch (IOException e) {
-      return false;
     }
   }
 

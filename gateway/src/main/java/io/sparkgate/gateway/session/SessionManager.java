@@ -6,6 +6,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -24,10 +25,13 @@ import org.slf4j.LoggerFactory;
  * names), lookup, paging, deletion, and the sweep that stops sessions nobody uses (the idle timeout,
  * each session's heartbeatTimeoutInSecond) and forgets ended ones after a while.
  *
- * <p><b>Threading.</b> Every session, and the manager's own bookkeeping, live on one Vert.x context
- * (the manager's). Lookups ({@link #get}, {@link #list}, {@link #total}) are lock-free from any
- * thread. Changes are made on the context: {@link #call} runs a task there and delivers its result
- * back on the caller's context.
+ * <p><b>Threading.</b> The manager's own bookkeeping (ids, names, the limit, the sweep) lives on
+ * one Vert.x context, the manager's. Each session lives on an event-loop context of its own, taken
+ * round-robin from Vert.x's event loops when it is created, so that sessions (and their agents'
+ * connections, which the agent server places on the same loop) spread over every core. Lookups
+ * ({@link #get}, {@link #list}, {@link #total}) are lock-free from any thread. Changes are made on
+ * the context that owns them: {@link #call} runs a task on the manager's, the session operations
+ * on the session's, and each delivers its result back on the caller's context.
  */
 public final class SessionManager {
 
@@ -38,6 +42,7 @@ public final class SessionManager {
   private final SessionSettings settings;
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
+  private final SessionViews views;
 
   /** Lock-free lookup by id. */
   private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
@@ -54,15 +59,17 @@ public final class SessionManager {
   private boolean closed;
 
   /**
-   * @param context where sessions live; must be an event-loop context of {@code vertx}
+   * @param context where the manager's bookkeeping lives; an event-loop context of {@code vertx}
+   * @param views how session events render sessions and statements (the REST JSON)
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
-      AgentRegistry agents) {
+      AgentRegistry agents, SessionViews views) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.launcher = Objects.requireNonNull(launcher, "launcher");
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.views = Objects.requireNonNull(views, "views");
     context.runOnContext(v -> {
       if (!closed) {
         sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
@@ -75,7 +82,7 @@ public final class SessionManager {
     this.limits = Objects.requireNonNull(limits, "limits");
   }
 
-  /** The context sessions live on. */
+  /** The context of the manager's bookkeeping (sessions each have their own). */
   public Context context() {
     return context;
   }
@@ -113,13 +120,26 @@ public final class SessionManager {
 
   /** Like {@link #call} for a task that itself answers later. */
   public <T> Future<T> callAsync(Callable<Future<T>> task) {
+    return callOn(context, task);
+  }
+
+  /**
+   * Runs {@code task} on {@code target} and completes, on the caller's context, with what it
+   * answers. Runs at once when already on {@code target}.
+   */
+  static <T> Future<T> callOn(Context target, Callable<Future<T>> task) {
     Context caller = Vertx.currentContext();
-    if (caller == context) {
+    if (caller == target) {
       return invoke(task);
     }
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
+    target.runOnContext(v -> invoke(task).onComplete(ar -> deliver(caller, promise, ar)));
     return promise.future();
+  }
+
+  /** Runs {@code task} on {@code session}'s context; the result comes back on the caller's. */
+  public static <T> Future<T> onSession(InteractiveSession session, Callable<T> task) {
+    return callOn(session.context(), () -> Future.succeededFuture(task.call()));
   }
 
   private static <T> Future<T> invoke(Callable<Future<T>> task) {
@@ -146,7 +166,7 @@ public final class SessionManager {
    *     or the name is taken (BAD_REQUEST, as Livy)
    */
   public Future<InteractiveSession> create(SessionRequest request, String owner) {
-    return call(() -> {
+    return callAsync(() -> {
       if (closed) {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "The gateway is shutting down");
       }
@@ -169,18 +189,22 @@ public final class SessionManager {
         throw SessionException.badRequest("Duplicate session name: " + request.name());
       }
       int id = nextId++;
+      // A context of its own, on the next event loop: sessions spread over the cores.
+      Context home = ((VertxInternal) vertx).createEventLoopContext();
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, context, settings, launcher, agents);
+          new InteractiveSession(id, owner, request, vertx, home, settings, launcher, agents, views);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
-      session.start();
       byId.put(id, session);
       if (request.name() != null) {
         byName.put(request.name(), session);
       }
       evictFinishedBeyondLimit();
       republish();
-      return session;
+      return onSession(session, () -> {
+        session.start();
+        return session;
+      });
     });
   }
 
@@ -208,12 +232,12 @@ public final class SessionManager {
    * @return fails with a SessionException when the session cannot take it
    */
   public Future<Statement> submit(InteractiveSession session, String code, Kind kind) {
-    return call(() -> session.submit(code, kind));
+    return onSession(session, () -> session.submit(code, kind));
   }
 
   /** Cancels a statement of {@code session}; fails with SessionException NOT_FOUND for an unknown one. */
   public Future<Void> cancel(InteractiveSession session, int statementId) {
-    return call(() -> {
+    return onSession(session, () -> {
       session.cancel(statementId);
       return null;
     });
@@ -221,7 +245,7 @@ public final class SessionManager {
 
   /** Completion candidates from {@code session}'s driver; fails with SessionException TIMEOUT when it is slow. */
   public Future<List<String>> complete(InteractiveSession session, String code, Kind kind, int cursor) {
-    return callAsync(() -> session.complete(code, kind, cursor));
+    return callOn(session.context(), () -> session.complete(code, kind, cursor));
   }
 
   private void remove(InteractiveSession s, String reason) {
@@ -230,11 +254,9 @@ public final class SessionManager {
       byName.remove(s.name(), s);
     }
     republish();
-    Future<Void> done = s.stop(reason);
-    if (!done.isComplete()) {
-      stopping.add(s);
-      done.onComplete(ar -> stopping.remove(s));
-    }
+    stopping.add(s);
+    // Stopping happens on the session's context; the bookkeeping here, once it is done.
+    s.context().runOnContext(v -> s.stop(reason).onComplete(ar -> context.runOnContext(w -> stopping.remove(s))));
   }
 
   /**
@@ -254,7 +276,7 @@ public final class SessionManager {
       }
       List<Future<Void>> waiting = new ArrayList<>();
       for (InteractiveSession s : stopping) {
-        waiting.add(s.terminated());
+        waiting.add(s.terminated()); // Completed on the session's context; read only here.
       }
       return Future.join(waiting).mapEmpty();
     });

@@ -10,6 +10,8 @@ import java.util.Objects;
  *
  * @param agentHost the address agents dial
  * @param agentPort the port agents dial (the bound one, never 0)
+ * @param eventLogEvents events kept in each session's event log
+ * @param eventLogBytes bytes kept in each session's event log
  */
 public record SessionSettings(
     String agentHost,
@@ -27,7 +29,9 @@ public record SessionSettings(
     int logLines,
     int retainedStatements,
     long maxOutputBytes,
-    int sqlMaxRows) {
+    int sqlMaxRows,
+    int eventLogEvents,
+    long eventLogBytes) {
 
   /** Completion requests one session may have waiting for its agent. */
   public static final int MAX_PENDING_COMPLETIONS = 16;
@@ -58,6 +62,8 @@ public record SessionSettings(
         config.get(GatewayConfig.SESSION_LOG_LINES),
         config.get(GatewayConfig.STATEMENT_RETAINED),
         config.get(GatewayConfig.STATEMENT_MAX_OUTPUT_BYTES),
-        config.get(GatewayConfig.SQL_MAX_ROWS));
+        config.get(GatewayConfig.SQL_MAX_ROWS),
+        config.get(GatewayConfig.STREAM_LOG_EVENTS),
+        config.get(GatewayConfig.STREAM_LOG_BYTES));
   }
 }

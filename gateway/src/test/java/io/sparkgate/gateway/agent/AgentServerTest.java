@@ -78,6 +78,11 @@ class AgentServerTest {
     public void agentDisconnected(Throwable cause) {
       note("disconnected");
     }
+
+    @Override
+    public void agentFailed(String reason) {
+      note("failed: " + reason);
+    }
   }
 
   /** The agent's end of one connection: what it reads, after the handshake. */
@@ -190,5 +195,38 @@ class AgentServerTest {
         handler.heard, "each event once, in order");
     assertTrue(handler.onContext.stream().allMatch(b -> b), "every call on the session's event loop");
     again.close().sync();
+  }
+
+  @Test
+  void aFrameTooLargeReplayedOnEveryReconnectMakesTheGatewayGiveUpOnTheLink() throws Exception {
+    server.register(SESSION, secret, sessions, handler);
+    // A peer without the agent's cap (an older agent): its event is larger than the gateway's
+    // 8 MiB frame cap, and it replays it after every drop, as an agent replays what is unacknowledged.
+    Event.StatementResult huge = Event.StatementResult.error(0, "java.lang.RuntimeException",
+        "x".repeat(AgentServer.Settings.DEFAULT_MAX_FRAME_LENGTH + 1), List.of());
+    for (int attempt = 1; attempt <= AgentServer.MAX_SAME_FAILURES; attempt++) {
+      FakeAgentConnection app = new FakeAgentConnection();
+      Channel ch = new Bootstrap().group(clientLoop).channel(NioSocketChannel.class)
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(new FrameCodec(64 * 1024 * 1024), new ClientHandshake(SESSION, secret, 0, 5_000), app);
+            }
+          })
+          .connect("127.0.0.1", port).sync().channel();
+      app.handshake.get(10, TimeUnit.SECONDS);
+      ch.writeAndFlush(new Sequenced(1, huge));
+      assertTrue(ch.closeFuture().await(10, TimeUnit.SECONDS), "the gateway closes the connection");
+    }
+    awaitTrue("the session is told", () -> handler.heard.stream().anyMatch(o -> o instanceof String s && s.startsWith("failed: ")));
+    String failed = (String) handler.heard.stream().filter(o -> o instanceof String s && s.startsWith("failed: ")).findFirst().orElseThrow();
+    assertTrue(failed.contains(AgentServer.MAX_SAME_FAILURES + " times in a row") && failed.contains("exceeds the maximum"), failed);
+
+    // From now on the agent is refused.
+    FakeAgentConnection refused = new FakeAgentConnection();
+    dial(secret, 0, refused);
+    Throwable failure = refused.handshake.handle((ok, e) -> e).get(10, TimeUnit.SECONDS);
+    assertEquals(io.sparkgate.proto.Handshake.RejectReason.SESSION_CLOSED,
+        assertInstanceOf(io.sparkgate.proto.HandshakeException.class, failure, String.valueOf(failure)).reason());
   }
 }

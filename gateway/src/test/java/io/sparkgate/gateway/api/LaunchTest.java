@@ -82,12 +82,12 @@ class LaunchTest extends GatewayTestBase {
   @Test
   void theDriverGetsItsOptionsAndTheSecretOnlyInItsEnvironment() throws Exception {
     int id = createSession("{\"kind\":\"pyspark\",\"name\":\"etl nightly\",\"driverMemory\":\"1g\","
-        + "\"executorCores\":2,\"jars\":[\"/opt/a.jar\",\"/opt/b.jar\"],\"queue\":\"q1\","
+        + "\"executorCores\":2,\"jars\":[\"hdfs:///opt/a.jar\",\"hdfs:///opt/b.jar\"],\"queue\":\"q1\","
         + "\"conf\":{\"spark.sql.shuffle.partitions\":\"4\"}}");
     String args = awaitValue("the arguments", () -> log(id).stream().filter(l -> l.startsWith("args: ")).findFirst(),
         Optional::isPresent).orElseThrow();
     assertTrue(args.startsWith("args: --master local[2] --deploy-mode client --name etl nightly"
-        + " --class io.sparkgate.agent.AgentMain --jars /opt/a.jar,/opt/b.jar --driver-memory 1g"
+        + " --class io.sparkgate.agent.AgentMain --jars hdfs:///opt/a.jar,hdfs:///opt/b.jar --driver-memory 1g"
         + " --executor-cores 2 --queue q1 --conf spark.sql.shuffle.partitions=4"), args);
     assertTrue(args.contains("--conf spark.sparkgate.gateway.host=127.0.0.1"), args);
     assertTrue(args.contains("--conf spark.sparkgate.gateway.port=45999"), args);

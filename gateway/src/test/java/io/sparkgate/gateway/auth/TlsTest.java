@@ -56,6 +56,7 @@ class TlsTest extends SecureGatewayTestBase {
   private WebClient https() {
     if (https == null) {
       https = WebClient.create(vertx, new WebClientOptions().setSsl(true).setVerifyHost(true)
+          .setSslHandshakeTimeout(60).setSslHandshakeTimeoutUnit(TimeUnit.SECONDS)
           .setTrustOptions(new KeyStoreOptions().setType("PKCS12").setPath(keystore.toString())
               .setPassword("keystore-pw")));
     }
@@ -65,7 +66,8 @@ class TlsTest extends SecureGatewayTestBase {
   /** Every request of the base class (its warm-up too) over HTTPS, to localhost as the certificate names. */
   @Override
   public Response request(HttpMethod method, String path, Buffer body, String contentType) {
-    var req = https().request(method, gateway.port(), "localhost", path).timeout(10_000);
+    // The first handshake loads and initializes the JDK's TLS on both sides: generous on a busy machine.
+    var req = https().request(method, gateway.port(), "localhost", path).timeout(60_000);
     HttpResponse<Buffer> r = await(body == null ? req.send() : req.sendBuffer(body));
     return new Response(r.statusCode(), r.headers(), r.bodyAsString() == null ? "" : r.bodyAsString());
   }
@@ -107,6 +109,7 @@ class TlsTest extends SecureGatewayTestBase {
     try {
       // The self-signed certificate names the host in its CN only: the trust is checked, not the name.
       WebClient https = WebClient.create(own, new WebClientOptions().setSsl(true).setVerifyHost(false)
+          .setSslHandshakeTimeout(60).setSslHandshakeTimeoutUnit(TimeUnit.SECONDS)
           .setTrustOptions(new PemTrustOptions().addCertPath(cert.certificatePath())));
       HttpResponse<Buffer> r = await(https.get(pem.port(), "localhost", "/version").send());
       assertEquals(200, r.statusCode());

@@ -109,4 +109,22 @@ class SharedSessionEndToEndTest extends EndToEndTestBase {
     assertEquals(200, a.status(), a.response().body());
     assertTrue(a.json().getJsonArray("candidates").contains("range"), a.json().encode());
   }
+
+  @Test
+  @Order(6)
+  void anErrorWithATwentyMegabyteMessageEndsTheStatementWithACutMessageAndTheSessionGoesOn() {
+    // A result larger than a frame once dropped the link on every replay and left the session busy.
+    for (String[] kindAndCode : new String[][] {
+        {"spark", "throw new RuntimeException(\"x\" * (20 * 1024 * 1024))"},
+        {"sql", "select raise_error(repeat('x', 20971520))"},
+        {"pyspark", "raise ValueError('x' * (20 * 1024 * 1024))"}}) {
+      JsonObject error = run(kindAndCode[0], kindAndCode[1]);
+      assertEquals("error", error.getString("status"), kindAndCode[0]);
+      String evalue = error.getString("evalue");
+      assertTrue(evalue.contains("x".repeat(1000)) && evalue.contains("cut]") && evalue.length() < 200_000,
+          kindAndCode[0] + ": an evalue of " + evalue.length() + " characters ending " + evalue.substring(Math.max(0, evalue.length() - 60)));
+      assertEquals("idle", gw.get("/sessions/" + session + "/state").json().getString("state"), kindAndCode[0]);
+    }
+    assertEquals(new JsonObject().put("text/plain", "2"), ok("pyspark", "1 + 1"));
+  }
 }

@@ -1,0 +1,308 @@
+package io.sparkgate.gateway.stream;
+
+import io.sparkgate.gateway.session.SessionEvent;
+import io.sparkgate.gateway.session.SessionEventLog;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One client reading a session's events over one connection (an SSE response, a WebSocket): the
+ * part shared by the transports. It subscribes to the session's {@link SessionEventLog} on the
+ * session's context and hands events to its connection's context through a bounded queue, so that
+ * the session (and through it the agent) never waits for a client, and each client's writes happen
+ * on its own connection's event loop.
+ *
+ * <p><b>Back-pressure.</b> Events wait in the queue while the connection cannot take more
+ * ({@link #transportFull()}: the socket's write buffer is above its high-water mark). The queue is
+ * bounded by a count and a byte size; an event that does not fit overflows the subscriber: it is
+ * unsubscribed, what waits is dropped, and the client gets a last message naming the id of the
+ * last event it was sent (resume from there) before the transport is closed. Memory per subscriber
+ * is thus at most the queue's bounds plus the socket's write buffer.
+ *
+ * <p><b>Threading.</b> {@link #onEvent} and the subscription run on the session's context; the
+ * writes ({@link #writeEvents}, {@link #writeReset}, {@link #writeOverflow}, {@link #endTransport})
+ * and {@link #close()} on the connection's context, the one the subscriber was created on.
+ */
+public abstract class Subscriber implements SessionEventLog.Listener {
+
+  /** {@link #begin} from the oldest event kept, without a reset for older ones. */
+  public static final long FROM_OLDEST = -1;
+
+  /** Bounds of the queue between the session's context and the connection's. */
+  public record Limits(int maxEvents, long maxBytes) {
+    public Limits {
+      if (maxEvents < 1 || maxBytes < 1) {
+        throw new IllegalArgumentException("limits must be positive");
+      }
+    }
+  }
+
+  /** A reset, queued in line with the events: older events than asked for are gone. */
+  private record ResetMark(long oldestId) {}
+
+  /** The end of a statement stream whose last event is no longer kept. */
+  private static final Object END = new Object();
+
+  /** A statement event that answers a client's submit: sent with the client's reference. */
+  private record Answer(SessionEvent event, String refJson) {}
+
+  private final ContextInternal home;
+  private final SessionEventLog log;
+  private final int statement;
+  private final Limits limits;
+  private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger queuedEvents = new AtomicInteger();
+  private final AtomicLong queuedBytes = new AtomicLong();
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private volatile boolean overflowed;
+  private volatile boolean closed;
+
+  // Session's context only.
+  private String nextRef;
+
+  // Connection's context only.
+  private long lastSentId;
+  private boolean ended;
+  private boolean waitingForDrain;
+
+  /**
+   * Created on the connection's context.
+   *
+   * @param statement the statement whose events to send (ending after its last), or
+   *     {@link SessionEvent#NO_STATEMENT} for every event of the session
+   */
+  Subscriber(SessionEventLog log, int statement, Limits limits) {
+    this.home = (ContextInternal) Objects.requireNonNull(Vertx.currentContext(),
+        "a subscriber is created on its connection's context");
+    this.log = Objects.requireNonNull(log, "log");
+    this.statement = statement;
+    this.limits = Objects.requireNonNull(limits, "limits");
+  }
+
+  /** The id of the last event written to the client (0 before any). Connection's context. */
+  public long lastSentId() {
+    return lastSentId;
+  }
+
+  /**
+   * Starts delivery (connection's context; once): on the session's context, queues the kept events after {@code afterId} (a
+   * {@code reset} first when some of them are gone) and subscribes for the later ones, with no gap
+   * and no repeat between the two.
+   *
+   * @param afterId the id the client has (0 for everything), or {@link #FROM_OLDEST}
+   * @param statementEnded for a statement stream: whether the statement has ended (read on the
+   *     session's context); the stream then ends after what is kept of it
+   */
+  public void begin(long afterId, BooleanSupplier statementEnded) {
+    lastSentId = Math.max(0, afterId);
+    log.context().runOnContext(v -> {
+      if (closed) {
+        return;
+      }
+      long after = afterId == FROM_OLDEST ? Math.max(0, log.oldestId() - 1) : afterId;
+      SessionEventLog.Read read = log.readAfter(after);
+      List<SessionEvent> backlog;
+      if (read instanceof SessionEventLog.Reset reset) {
+        backlog = reset.events();
+        // A statement's events are all kept when its first one is: then nothing of it was missed.
+        boolean missed = statement == SessionEvent.NO_STATEMENT || backlog.stream()
+            .noneMatch(e -> e.of(statement) && e.mark() == SessionEvent.Mark.FIRST);
+        if (missed) {
+          offer(new ResetMark(reset.oldestId()), 64);
+        }
+      } else {
+        backlog = ((SessionEventLog.Events) read).events();
+      }
+      boolean sawLast = false;
+      for (SessionEvent e : backlog) {
+        if (matches(e)) {
+          sawLast |= e.mark() == SessionEvent.Mark.LAST;
+          offer(e, e.size());
+        }
+      }
+      if (overflowed) {
+        return;
+      }
+      if (statement != SessionEvent.NO_STATEMENT && !sawLast && statementEnded.getAsBoolean()) {
+        offer(END, 0); // Its last event is gone: nothing more will come.
+        return;
+      }
+      if (!sawLast) {
+        log.subscribe(this);
+      }
+      scheduleDrain(); // Also when nothing is queued: the transport opens.
+    });
+  }
+
+  private boolean matches(SessionEvent e) {
+    return statement == SessionEvent.NO_STATEMENT || e.of(statement);
+  }
+
+  @Override
+  public void onEvent(SessionEvent e) {
+    if (closed || overflowed) {
+      log.unsubscribe(this);
+      return;
+    }
+    if (matches(e)) {
+      if (e.mark() == SessionEvent.Mark.LAST && statement != SessionEvent.NO_STATEMENT) {
+        log.unsubscribe(this); // Nothing more of this statement will come.
+      }
+      if (nextRef != null && e.mark() == SessionEvent.Mark.FIRST && SessionEvent.STATEMENT.equals(e.type())) {
+        offer(new Answer(e, nextRef), e.size());
+        nextRef = null;
+      } else {
+        offer(e, e.size());
+      }
+    }
+  }
+
+  /**
+   * The next statement submitted carries {@code refJson} (a JSON value) in the event this
+   * subscriber gets for it: set it on the session's context right before submitting there, and
+   * clear it (null) right after.
+   */
+  public void answerNextSubmitWith(String refJson) {
+    nextRef = refJson;
+  }
+
+  /** Queues an item for the connection, or overflows. Session's context. */
+  private void offer(Object item, long size) {
+    if (overflowed) {
+      return;
+    }
+    if (queuedEvents.get() >= limits.maxEvents() || queuedBytes.get() + size > limits.maxBytes()) {
+      overflowed = true;
+      log.unsubscribe(this);
+    } else {
+      queuedEvents.incrementAndGet();
+      queuedBytes.addAndGet(size);
+      queue.add(item);
+    }
+    scheduleDrain();
+  }
+
+  private void scheduleDrain() {
+    if (drainScheduled.compareAndSet(false, true)) {
+      home.runOnContext(v -> drain());
+    }
+  }
+
+  /** Writes what waits, as far as the transport takes it. Connection's context. */
+  final void drain() {
+    drainScheduled.set(false);
+    if (ended || closed) {
+      return;
+    }
+    if (overflowed) {
+      queue.clear();
+      ended = true;
+      writeOverflow(lastSentId);
+      endTransport();
+      return;
+    }
+    List<SessionEvent> batch = new java.util.ArrayList<>();
+    Object item;
+    boolean end = false;
+    while (!transportFull() && (item = queue.poll()) != null) {
+      if (item instanceof SessionEvent e) {
+        queuedEvents.decrementAndGet();
+        queuedBytes.addAndGet(-e.size());
+        batch.add(e);
+        if (statement != SessionEvent.NO_STATEMENT && e.mark() == SessionEvent.Mark.LAST) {
+          end = true;
+          break;
+        }
+        if (batch.size() >= 64) {
+          flush(batch);
+        }
+      } else {
+        queuedEvents.decrementAndGet();
+        flush(batch);
+        if (item instanceof ResetMark r) {
+          queuedBytes.addAndGet(-64);
+          writeReset(r.oldestId());
+        } else if (item instanceof Answer a) {
+          queuedBytes.addAndGet(-a.event().size());
+          writeAnswer(a.event(), a.refJson());
+          lastSentId = a.event().id();
+        } else if (item == END) {
+          end = true;
+          break;
+        }
+      }
+    }
+    flush(batch);
+    if (end) {
+      ended = true;
+      endTransport();
+      return;
+    }
+    afterDrain();
+    if (!queue.isEmpty() && !waitingForDrain) {
+      // The connection is full: continue once it has written enough.
+      waitingForDrain = true;
+      onTransportDrained(() -> {
+        waitingForDrain = false;
+        drain();
+      });
+    }
+  }
+
+  private void flush(List<SessionEvent> batch) {
+    if (!batch.isEmpty()) {
+      writeEvents(batch);
+      lastSentId = batch.get(batch.size() - 1).id();
+      batch.clear();
+    }
+  }
+
+  /** The client went away, or it resumes elsewhere: stop delivering. Connection's context. */
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.context().runOnContext(v -> log.unsubscribe(this));
+    queue.clear();
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  // --- The transport, connection's context ------------------------------------------------------
+
+  /** Writes {@code events} in order (one write per batch where the transport allows). */
+  abstract void writeEvents(List<SessionEvent> events);
+
+  /** Writes {@code event} with the client's reference {@code refJson} (the answer to its submit). */
+  void writeAnswer(SessionEvent event, String refJson) {
+    writeEvents(List.of(event));
+  }
+
+  /** Called after each drain that did not end the transport (say, to send the headers early). */
+  void afterDrain() {}
+
+  /** Tells the client that events older than {@code oldestId} are gone: re-read the state. */
+  abstract void writeReset(long oldestId);
+
+  /** Tells the client it fell behind: resume after {@code lastSentId}; the transport ends next. */
+  abstract void writeOverflow(long lastSentId);
+
+  /** Whether the connection's write buffer is full. */
+  abstract boolean transportFull();
+
+  /** Calls {@code then} once when the connection's write buffer has room again. */
+  abstract void onTransportDrained(Runnable then);
+
+  /** Ends the transport (the stream is complete or overflowed). */
+  abstract void endTransport();
+}
