@@ -27,6 +27,24 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
 
   private static final List<String> USERS = List.of("alice", "bob", "victor", "mona", "sam", "eve");
 
+  /** The directory batches' local files must be in. */
+  private final java.nio.file.Path jobs = tempDir("sparkgate-acl-jobs");
+
+  /** The callers of the matrix: whether each may read and change alice's session or batch. */
+  private record Caller(String user, String query, boolean reads, boolean changes, int refusal) {
+  }
+
+  private static final List<Caller> CALLERS = List.of(
+      new Caller("alice", "", true, true, 0),                 // the owner
+      new Caller("bob", "", false, false, 403),               // another user
+      new Caller("victor", "", true, false, 403),             // a view user
+      new Caller("mona", "", true, true, 0),                  // a modify user
+      new Caller("sam", "", true, true, 0),                   // a superuser
+      new Caller("sam", "?doAs=alice", true, true, 0),        // a superuser acting as the owner
+      new Caller("sam", "?doAs=bob", false, false, 403),      // ...and as a user who may not
+      new Caller("bob", "?doAs=alice", false, false, 403),    // someone asking to act as the owner
+      new Caller("eve", "", false, false, 403));              // on no list at all
+
   @Override
   protected Map<String, String> settings() {
     Map<String, String> passwords = new LinkedHashMap<>();
@@ -43,6 +61,7 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
     s.put("livy.superusers", "sam");
     s.put("livy.impersonation.enabled", "true");
     s.put("sparkgate.completion.timeout", "200ms");
+    s.put("sparkgate.file.local-dir-whitelist", jobs.toString());
     return s;
   }
 
@@ -87,20 +106,8 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
    */
   @Test
   void everyCallerGetsItsStatusOnEveryEndpoint() {
-    record Caller(String user, String query, boolean reads, boolean changes, int refusal) {
-    }
-    List<Caller> callers = List.of(
-        new Caller("alice", "", true, true, 0),                 // the owner
-        new Caller("bob", "", false, false, 403),               // another user
-        new Caller("victor", "", true, false, 403),             // a view user
-        new Caller("mona", "", true, true, 0),                  // a modify user
-        new Caller("sam", "", true, true, 0),                   // a superuser
-        new Caller("sam", "?doAs=alice", true, true, 0),        // a superuser acting as the owner
-        new Caller("sam", "?doAs=bob", false, false, 403),      // ...and as a user who may not
-        new Caller("bob", "?doAs=alice", false, false, 403),    // someone asking to act as the owner
-        new Caller("eve", "", false, false, 403));              // on no list at all
     List<String> mismatches = new ArrayList<>();
-    for (Caller c : callers) {
+    for (Caller c : CALLERS) {
       int id = aliceSession();
       for (Endpoint e : ENDPOINTS) {
         boolean may = e.changes() ? c.changes() : c.reads();
@@ -115,6 +122,115 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
       }
       // Whatever the caller could not delete, the owner does.
       as("alice", HttpMethod.DELETE, "/sessions/" + id, null);
+    }
+    assertEquals(List.of(), mismatches);
+  }
+
+  /** The status of a Server-Sent Events subscription (the stream is closed once its headers arrived). */
+  private int sseStatus(io.vertx.core.http.HttpClient http, String user, String path) {
+    try (io.sparkgate.gateway.testing.SseReader r = io.sparkgate.gateway.testing.SseReader.open(http, gateway.port(),
+        path, Map.of("Authorization", basic(user, user + "-pw")))) {
+      return r.status();
+    }
+  }
+
+  /**
+   * What a WebSocket client gets: the rejected upgrade's status, or for an accepted socket 101 and
+   * the answer to a submit ("submitted" or the error's message).
+   */
+  private String socket(String user, String path) {
+    io.vertx.core.http.WebSocketClient ws = vertx.createWebSocketClient();
+    try {
+      var options = new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1").setPort(gateway.port())
+          .setURI(path).addHeader("Authorization", basic(user, user + "-pw"));
+      io.vertx.core.http.WebSocket socket;
+      try {
+        socket = ws.connect(options).toCompletionStage().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof io.vertx.core.http.UpgradeRejectedException r) {
+          return Integer.toString(r.getStatus());
+        }
+        throw new AssertionError(e);
+      }
+      java.util.concurrent.BlockingQueue<String> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+      socket.textMessageHandler(t -> {
+        JsonObject m = new JsonObject(t);
+        if ("r1".equals(m.getString("ref"))) {
+          answers.add("error".equals(m.getString("event")) ? m.getJsonObject("data").getString("msg") : "submitted");
+        }
+      });
+      socket.writeTextMessage(new JsonObject().put("op", "submit").put("code", "3").put("ref", "r1").encode());
+      String answer = answers.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+      socket.close();
+      return "101 " + answer;
+    } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+      throw new AssertionError(e);
+    } finally {
+      ws.close();
+    }
+  }
+
+  /** The push streams obey the same rules: SSE needs read access, WebSocket read to subscribe and change to submit. */
+  @Test
+  void streamsAndSocketsObeyTheSameRules() {
+    io.vertx.core.http.HttpClient http = vertx.createHttpClient();
+    List<String> mismatches = new ArrayList<>();
+    try {
+      for (Caller c : CALLERS) {
+        int id = aliceSession();
+        int expected = c.reads() ? 200 : c.refusal();
+        for (String path : List.of("/sessions/" + id + "/events", "/sessions/" + id + "/statements/0/events")) {
+          int got = sseStatus(http, c.user(), path + c.query());
+          if (got != expected) {
+            mismatches.add(c.user() + c.query() + " SSE " + path + ": expected " + expected + ", got " + got);
+          }
+        }
+        String want = !c.reads() ? Integer.toString(c.refusal())
+            : c.changes() ? "101 submitted" : "101 User '" + c.user() + "' is not allowed to change session " + id;
+        String got = socket(c.user(), "/sessions/" + id + "/ws" + c.query());
+        if (!got.equals(want)) {
+          mismatches.add(c.user() + c.query() + " WebSocket: expected " + want + ", got " + got);
+        }
+        as("alice", HttpMethod.DELETE, "/sessions/" + id, null);
+      }
+    } finally {
+      http.close();
+    }
+    assertEquals(List.of(), mismatches);
+  }
+
+  /** Batches: the same matrix on every batch endpoint, and the list. */
+  @Test
+  void batchesObeyTheSameRules() throws Exception {
+    java.nio.file.Path job = java.nio.file.Files.writeString(jobs.resolve("job.py"), "print(1)\n");
+    List<String> mismatches = new ArrayList<>();
+    for (Caller c : CALLERS) {
+      Response created = as("alice", HttpMethod.POST, "/batches", new JsonObject().put("file", job.toString()).encode());
+      assertEquals(201, created.status(), created.body());
+      assertEquals("alice", created.json().getString("owner"));
+      int id = created.json().getInteger("id");
+      for (String path : List.of("", "/state", "/log")) {
+        int expected = c.reads() ? 200 : c.refusal();
+        Response r = as(c.user(), HttpMethod.GET, "/batches/" + id + path + c.query(), null);
+        if (r.status() != expected) {
+          mismatches.add(c.user() + c.query() + " GET /batches/" + id + path + ": expected " + expected + ", got "
+              + r.status() + " " + r.body());
+        }
+      }
+      List<Integer> listed = new ArrayList<>();
+      Response list = as(c.user(), HttpMethod.GET, "/batches" + c.query(), null);
+      if (list.status() == 200) {
+        list.json().getJsonArray("sessions").forEach(o -> listed.add(((JsonObject) o).getInteger("id")));
+      }
+      if (listed.contains(id) != c.reads()) {
+        mismatches.add(c.user() + c.query() + " GET /batches lists " + listed + " (status " + list.status() + ")");
+      }
+      int expected = c.changes() ? 200 : c.refusal();
+      Response r = as(c.user(), HttpMethod.DELETE, "/batches/" + id + c.query(), null);
+      if (r.status() != expected) {
+        mismatches.add(c.user() + c.query() + " DELETE /batches/" + id + ": expected " + expected + ", got " + r.status());
+      }
+      as("alice", HttpMethod.DELETE, "/batches/" + id, null);
     }
     assertEquals(List.of(), mismatches);
   }
