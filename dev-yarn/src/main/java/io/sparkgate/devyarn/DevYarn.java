@@ -46,6 +46,8 @@ public final class DevYarn implements AutoCloseable {
    */
   public static DevYarn start(Path dir) throws IOException {
     Files.createDirectories(dir);
+    // Where MiniYARNCluster keeps its NodeManager's local and log directories.
+    System.setProperty("test.build.data", dir.resolve("yarn").toAbsolutePath().toString());
     Configuration conf = new Configuration();
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toAbsolutePath().toString());
     conf.setBoolean("dfs.permissions.enabled", false);
@@ -77,9 +79,7 @@ public final class DevYarn implements AutoCloseable {
       yarn.start();
       Path confDir = dir.resolve("conf");
       Files.createDirectories(confDir);
-      Configuration actual = new Configuration(yarn.getConfig());
-      actual.set("fs.defaultFS", dfs.getURI().toString());
-      writeXml(actual, confDir.resolve("yarn-site.xml"));
+      writeXml(clientConfiguration(yarn.getConfig()), confDir.resolve("yarn-site.xml"));
       Configuration core = new Configuration(false);
       core.set("fs.defaultFS", dfs.getURI().toString());
       writeXml(core, confDir.resolve("core-site.xml"));
@@ -88,6 +88,24 @@ public final class DevYarn implements AutoCloseable {
       stop(yarn, dfs);
       throw e;
     }
+  }
+
+  /**
+   * What a client (the gateway, spark-submit, an application master) needs of the cluster's
+   * configuration: the ResourceManager's addresses and the scheduler's limits. Not the whole of it:
+   * the minicluster sets test-only classes (e.g. its static rack mapping) that an application
+   * master could not load.
+   */
+  private static Configuration clientConfiguration(Configuration cluster) {
+    Configuration c = new Configuration(false);
+    for (Map.Entry<String, String> e : cluster) {
+      String k = e.getKey();
+      if (k.startsWith("yarn.resourcemanager.") || k.startsWith("yarn.scheduler.minimum-allocation")
+          || k.startsWith("yarn.scheduler.maximum-allocation")) {
+        c.set(k, cluster.get(k));
+      }
+    }
+    return c;
   }
 
   private static void writeXml(Configuration c, Path file) throws IOException {

@@ -2,7 +2,10 @@ package io.sparkgate.gateway;
 
 import io.sparkgate.gateway.api.ApiVerticle;
 import io.sparkgate.gateway.api.LivyJson;
+import io.sparkgate.gateway.api.OpsRoutes;
 import io.sparkgate.gateway.api.RestApi;
+import io.sparkgate.gateway.metrics.GatewayMetrics;
+import io.sparkgate.gateway.metrics.Health;
 import io.sparkgate.gateway.api.StreamSettings;
 import io.sparkgate.gateway.batch.BatchManager;
 import io.sparkgate.gateway.batch.BatchSettings;
@@ -40,10 +43,14 @@ public final class Gateway {
   private final List<String> deployments;
   private final int port;
   private final Security security;
+  private final GatewayMetrics metrics;
+  private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
-      List<String> deployments, int port, Security security) {
+      List<String> deployments, int port, GatewayMetrics metrics, Health health, Security security) {
     this.security = security;
+    this.metrics = metrics;
+    this.health = health;
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
@@ -69,6 +76,15 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext) {
+    return start(vertx, config, agents, agentPort, sessionsContext, new GatewayMetrics());
+  }
+
+  /**
+   * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)}, with the meters in
+   * {@code metrics} (whose registry may also hold Vert.x's: see {@link GatewayMetrics#configure}).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
     // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
     return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
@@ -79,7 +95,7 @@ public final class Gateway {
               hadoop.close();
               return Future.failedFuture(t);
             })
-            .compose(secure -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, secure)));
+            .compose(secure -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure)));
   }
 
   /** Authentication and access checks, and the REST API's certificate (null for plain HTTP). */
@@ -87,7 +103,7 @@ public final class Gateway {
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
-      Context sessionsContext, HadoopSetup hadoop, Secure secure) {
+      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics, Secure secure) {
     Security security = secure.security();
     String master = config.get(GatewayConfig.SPARK_MASTER);
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
@@ -95,18 +111,27 @@ public final class Gateway {
             : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()),
         new DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
-        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT));
+        launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
     sessions.limits(new CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
         config.get(GatewayConfig.SESSION_MAX_PER_USER)));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
         launcher.onYarn());
     FileResolver files = hadoop.files();
+    metrics.sessions(sessions::list);
+    for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
+      metrics.batches(state.livyName(), () -> batches.list().stream().filter(b -> b.state() == state).count());
+    }
+    metrics.streamSubscribers("sse", () -> io.sparkgate.gateway.stream.Subscriber.open("sse"));
+    metrics.streamSubscribers("websocket", () -> io.sparkgate.gateway.stream.Subscriber.open("websocket"));
+    Health health = readiness(vertx, config, agents);
+    OpsRoutes ops = new OpsRoutes(vertx, metrics, health);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
     StreamSettings streams = StreamSettings.from(config);
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, security);
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, security)
+            .extend(ops::mount);
     String host = config.serverHost();
 
     // Every instance listens on the same port and Vert.x spreads connections over them. Port 0
@@ -125,7 +150,7 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, security);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, security);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .eventually(security::close)
@@ -133,6 +158,26 @@ public final class Gateway {
               hadoop.close();
               return Future.failedFuture(t);
             }));
+  }
+
+  /** The gateway's meters. */
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  /** The readiness checks of GET /health/ready; parts started later (a state store) add theirs. */
+  public Health health() {
+    return health;
+  }
+
+  /** Readiness: agents can dial in, and spark-submit is there to launch drivers. */
+  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents) {
+    java.nio.file.Path submit = config.sparkHome().resolve("bin").resolve("spark-submit");
+    return new Health()
+        .register("agent-server", () -> Future.succeededFuture(agents.listening() ? null
+            : "the agent server is not listening"))
+        .register("spark", () -> vertx.executeBlocking(() -> java.nio.file.Files.isExecutable(submit) ? null
+            : submit + " is missing or not executable", false));
   }
 
   /** The port the REST API listens on. */

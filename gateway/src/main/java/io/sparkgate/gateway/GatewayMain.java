@@ -5,7 +5,7 @@ import io.vertx.core.Context;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.metrics.MetricsOptions;
+import io.sparkgate.gateway.metrics.GatewayMetrics;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * Starts the gateway: configuration, Vert.x, the agent server, sessions and the REST API; and stops
  * it cleanly on SIGTERM or SIGINT (every session's driver is told to shut down, then killed).
  *
- * <p>Start-up order: config (fails fast, exit code 2), Vert.x (metrics off), agent server bound
+ * <p>Start-up order: config (fails fast, exit code 2), Vert.x (its meters in the gateway's registry), agent server bound
  * (its port goes to every driver), then sessions and the REST API on every event loop.
  */
 public final class GatewayMain {
@@ -37,9 +37,11 @@ public final class GatewayMain {
       LOG.warn("Config: {}", warning);
     }
 
-    Vertx vertx = Vertx.vertx(new VertxOptions()
-        .setEventLoopPoolSize(config.eventLoops())
-        .setMetricsOptions(new MetricsOptions().setEnabled(false)));
+    // One Prometheus registry for Vert.x's meters (HTTP server) and the gateway's own.
+    io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = GatewayMetrics.newRegistry();
+    Vertx vertx = GatewayMetrics.configure(Vertx.builder(),
+        new VertxOptions().setEventLoopPoolSize(config.eventLoops()), registry).build();
+    GatewayMetrics metrics = new GatewayMetrics(registry);
 
     AgentServer agentServer = new AgentServer(new AgentServer.Settings(
         AgentServer.Settings.DEFAULT_MAX_FRAME_LENGTH,
@@ -55,7 +57,7 @@ public final class GatewayMain {
       int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort(),
               ((ContextInternal) sessionsContext).nettyEventLoop())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext)
+      gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, metrics)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("Sparkgate {} listening on {}://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
           io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION,

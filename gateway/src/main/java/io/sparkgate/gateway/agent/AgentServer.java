@@ -77,7 +77,7 @@ public final class AgentServer implements AgentRegistry {
   private final ConcurrentMap<Integer, Link> links = new ConcurrentHashMap<>();
   private EventLoopGroup group;
   private boolean ownsGroup;
-  private Channel serverChannel;
+  private volatile Channel serverChannel;
 
   public AgentServer(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -162,6 +162,12 @@ public final class AgentServer implements AgentRegistry {
         ch.close();
       }
     }
+  }
+
+  @Override
+  public boolean listening() {
+    io.netty.channel.Channel ch = serverChannel;
+    return ch != null && ch.isActive();
   }
 
   public synchronized Future<Void> close() {

@@ -92,6 +92,7 @@ public final class RestApi {
   private final Cors cors;
   private final StreamRoutes streams;
   private final Security security;
+  private final List<java.util.function.Consumer<Router>> extensions = new java.util.ArrayList<>();
 
   /**
    * @param maxBodyBytes larger request bodies are answered 413
@@ -136,6 +137,12 @@ public final class RestApi {
     });
   }
 
+  /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
+  public RestApi extend(java.util.function.Consumer<Router> routes) {
+    extensions.add(routes);
+    return this;
+  }
+
   /** A router serving the API; create one per event loop. */
   public Router router() {
     Router router = Router.router(vertx);
@@ -162,6 +169,7 @@ public final class RestApi {
     router.post("/sessions/:id/statements/:sid/cancel").handler(body).handler(this::cancelStatement);
     router.post("/sessions/:id/completion").handler(body).handler(this::complete);
     streams.mount(router);
+    extensions.forEach(e -> e.accept(router));
     if (batches != null) {
       router.get("/batches").handler(this::listBatches);
       router.post("/batches").handler(body).handler(this::createBatch);

@@ -33,6 +33,8 @@ public final class Security {
   /** The query parameter naming the user a request acts as (Livy's and Hadoop's name). */
   public static final String DO_AS = "doAs";
   private static final String KEY = "sparkgate.security";
+  /** Paths anyone may GET: the health probes, which tell nothing but up or down. */
+  public static final java.util.Set<String> OPEN_PATHS = java.util.Set.of("/health/live", "/health/ready");
   private static final Security OPEN = open();
   private static final CharSequence WWW_AUTHENTICATE = HttpHeaders.createOptimized("WWW-Authenticate");
 
@@ -153,6 +155,11 @@ public final class Security {
   private void handle(RoutingContext ctx) {
     ctx.put(KEY, this);
     HttpServerRequest request = ctx.request();
+    if (OPEN_PATHS.contains(request.path())) {
+      // Liveness and readiness probes cannot authenticate; they answer a status and nothing else.
+      ctx.next();
+      return;
+    }
     if (authenticator == null) {
       admit(ctx, null);
       return;

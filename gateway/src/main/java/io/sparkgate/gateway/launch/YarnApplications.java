@@ -19,6 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.yarn.api.protocolrecords.GetApplicationsRequest;
 import org.apache.hadoop.yarn.api.records.ApplicationAttemptReport;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
@@ -165,7 +166,7 @@ public final class YarnApplications implements AutoCloseable {
   public List<AppInfo> orphans(Set<String> owned) throws IOException {
     try {
       List<AppInfo> out = new ArrayList<>();
-      for (ApplicationReport r : client.getApplications(null, null, Set.of(gatewayTag), LIVE)) {
+      for (ApplicationReport r : client.getApplications(byTags(Set.of(gatewayTag), LIVE))) {
         boolean mine = r.getApplicationTags().stream().anyMatch(owned::contains);
         if (!mine) {
           out.add(info(r, null));
@@ -187,13 +188,23 @@ public final class YarnApplications implements AutoCloseable {
     return null;
   }
 
+  /** The applications carrying any of {@code tags}, in {@code states} (null: any). */
+  private static GetApplicationsRequest byTags(Set<String> tags, EnumSet<YarnApplicationState> states) {
+    GetApplicationsRequest request = GetApplicationsRequest.newInstance();
+    request.setApplicationTags(tags);
+    if (states != null) {
+      request.setApplicationStates(states);
+    }
+    return request;
+  }
+
   private void poll() {
     if (closed || watches.isEmpty()) {
       return;
     }
     List<ApplicationReport> reports;
     try {
-      reports = client.getApplications(null, null, Set.copyOf(watches.keySet()), null);
+      reports = client.getApplications(byTags(Set.copyOf(watches.keySet()), null));
     } catch (Exception e) {
       LOG.warn("Polling the ResourceManager failed: {}", e.toString());
       return;

@@ -21,4 +21,9 @@ public interface AgentRegistry {
 
   /** Forgets the session: its agent, connected or not, is closed or refused from now on. */
   void unregister(int sessionId);
+
+  /** Whether agents can dial in now (the gateway's readiness check). */
+  default boolean listening() {
+    return true;
+  }
 }

@@ -64,6 +64,8 @@ public final class InteractiveSession {
   private final SessionSettings settings;
   private final SparkApplication app;
   private final AgentRegistry agents;
+  private final SessionObserver observer;
+  private final long createdNanos = System.nanoTime();
   private final LogRing log;
   private final SessionEventLog events;
   private final SessionViews views;
@@ -76,11 +78,13 @@ public final class InteractiveSession {
   private volatile long lastTouched;
   private volatile long lastActivity;
   private volatile long finishedAt;
+  private volatile boolean agentLinked;
 
   // Context only.
   private AgentEndpoint endpoint;
   private boolean stopping;
   private boolean everIdle;
+  private boolean everConnected;
   private long startTimer = -1;
   private long reconnectTimer = -1;
   private long stopTimer = -1;
@@ -99,7 +103,8 @@ public final class InteractiveSession {
    * @param context the session's own event-loop context: every change happens there
    */
   InteractiveSession(int id, String owner, SessionRequest request, Vertx vertx, Context context,
-      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views) {
+      SessionSettings settings, DriverLauncher launcher, AgentRegistry agents, SessionViews views,
+      SessionObserver observer) {
     this.id = id;
     this.name = request.name();
     this.kind = request.kind();
@@ -110,13 +115,15 @@ public final class InteractiveSession {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.app = new SparkApplication("Session " + id, context, launcher, new AppEvents());
     this.agents = Objects.requireNonNull(agents, "agents");
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.views = Objects.requireNonNull(views, "views");
     if (!context.isEventLoopContext()) {
       throw new IllegalArgumentException("a session lives on an event-loop context");
     }
     this.log = new LogRing(settings.logLines(), this::logAppended);
     this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
-    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement());
+    this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
+        observer::statementEnded);
     long now = System.currentTimeMillis();
     this.lastTouched = now;
     this.lastActivity = now;
@@ -211,6 +218,11 @@ public final class InteractiveSession {
     return finishedAt;
   }
 
+  /** Whether its driver's agent is connected now. */
+  public boolean agentConnected() {
+    return agentLinked;
+  }
+
   /** Completes when no driver process of this session is left. */
   public Future<Void> terminated() {
     return terminated.future();
@@ -260,6 +272,14 @@ public final class InteractiveSession {
     @Override
     public void exited(int code, boolean killedByGateway) {
       onDriverExit(code, killedByGateway);
+    }
+
+    @Override
+    public void infoChanged(io.sparkgate.gateway.launch.AppInfo info) {
+      // YARN's facts about the application: its id before the agent reports, the driver's log.
+      SessionStatus now = status;
+      status = new SessionStatus(now.state(), info.appId(), info.driverLogUrl(),
+          now.sparkUiUrl() != null ? now.sparkUiUrl() : info.sparkUiUrl());
     }
   }
 
@@ -330,6 +350,7 @@ public final class InteractiveSession {
 
   /** The driver is gone (or never came): forget the agent and report termination. */
   private void release() {
+    agentLinked = false;
     if (endpoint != null) {
       agents.unregister(id);
       endpoint = null;
@@ -468,12 +489,16 @@ public final class InteractiveSession {
       checkContext();
       cancelTimer(reconnectTimer);
       reconnectTimer = -1;
+      observer.agentConnected(everConnected);
+      everConnected = true;
+      agentLinked = true;
       LOG.info("Session {}: agent connected", id);
     }
 
     @Override
     public void agentDisconnected(Throwable cause) {
       checkContext();
+      agentLinked = false;
       SessionState state = status.state();
       if (stopping || state.isFinished()) {
         return;
@@ -534,6 +559,9 @@ public final class InteractiveSession {
     }
     cancelTimer(startTimer);
     startTimer = -1;
+    if (!everIdle) {
+      observer.sessionReady(kind, (System.nanoTime() - createdNanos) / 1_000_000);
+    }
     everIdle = true;
     lastActivity = System.currentTimeMillis();
     String ui = ready.sparkUiUrl().isEmpty() ? null : ready.sparkUiUrl();

@@ -43,6 +43,7 @@ public final class SessionManager {
   private final DriverLauncher launcher;
   private final AgentRegistry agents;
   private final SessionViews views;
+  private final SessionObserver observer;
 
   /** Lock-free lookup by id. */
   private final Map<Integer, InteractiveSession> byId = new ConcurrentHashMap<>();
@@ -64,6 +65,13 @@ public final class SessionManager {
    */
   public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
       AgentRegistry agents, SessionViews views) {
+    this(vertx, context, settings, launcher, agents, views, SessionObserver.NONE);
+  }
+
+  /** As above, with {@code observer} told what sessions do (metrics). */
+  public SessionManager(Vertx vertx, Context context, SessionSettings settings, DriverLauncher launcher,
+      AgentRegistry agents, SessionViews views, SessionObserver observer) {
+    this.observer = Objects.requireNonNull(observer, "observer");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -192,7 +200,7 @@ public final class SessionManager {
       // A context of its own, on the next event loop: sessions spread over the cores.
       Context home = ((VertxInternal) vertx).createEventLoopContext();
       InteractiveSession session =
-          new InteractiveSession(id, owner, request, vertx, home, settings, launcher, agents, views);
+          new InteractiveSession(id, owner, request, vertx, home, settings, launcher, agents, views, observer);
       LOG.info("Session {} created (kind {}, name {})", id, request.kind() == null ? Kind.SHARED : request.kind(),
           request.name());
       byId.put(id, session);

@@ -31,7 +31,13 @@ final class SessionStatements {
   private final Function<Statement, Buffer> view;
 
   SessionStatements(int capacity, SessionEventLog events, Function<Statement, Buffer> view) {
-    this.store = new StatementStore(capacity);
+    this(capacity, events, view, s -> {});
+  }
+
+  /** @param onEnded called with each statement as it reaches a final state (metrics) */
+  SessionStatements(int capacity, SessionEventLog events, Function<Statement, Buffer> view,
+      java.util.function.Consumer<Statement> onEnded) {
+    this.store = new StatementStore(capacity, onEnded);
     this.events = Objects.requireNonNull(events, "events");
     this.view = Objects.requireNonNull(view, "view");
   }

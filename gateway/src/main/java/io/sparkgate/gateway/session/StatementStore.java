@@ -19,8 +19,15 @@ final class StatementStore {
   private final AtomicReferenceArray<Statement> slots;
   private final int capacity;
   private volatile int nextId;
+  private final java.util.function.Consumer<Statement> onEnded;
 
   StatementStore(int capacity) {
+    this(capacity, s -> {});
+  }
+
+  /** @param onEnded called with each statement as it reaches a final state */
+  StatementStore(int capacity, java.util.function.Consumer<Statement> onEnded) {
+    this.onEnded = onEnded;
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
@@ -60,6 +67,9 @@ final class StatementStore {
       throw new IllegalArgumentException("statement " + s.id() + " is not kept");
     }
     slots.set(slot, s);
+    if (s.state().isFinal() && !old.state().isFinal()) {
+      onEnded.accept(s);
+    }
   }
 
   /** Statement {@code id}, or null when it never existed or was dropped. Any thread. */

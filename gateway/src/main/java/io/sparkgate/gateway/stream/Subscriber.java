@@ -53,6 +53,10 @@ public abstract class Subscriber implements SessionEventLog.Listener {
   /** A statement event that answers a client's submit: sent with the client's reference. */
   private record Answer(SessionEvent event, String refJson) {}
 
+  /** Subscribers open now in this JVM, by transport (the sparkgate.stream.subscribers gauge). */
+  private static final java.util.concurrent.atomic.LongAdder OPEN_SSE = new java.util.concurrent.atomic.LongAdder();
+  private static final java.util.concurrent.atomic.LongAdder OPEN_WEBSOCKET = new java.util.concurrent.atomic.LongAdder();
+
   private final ContextInternal home;
   private final SessionEventLog log;
   private final int statement;
@@ -84,6 +88,16 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     this.log = Objects.requireNonNull(log, "log");
     this.statement = statement;
     this.limits = Objects.requireNonNull(limits, "limits");
+    open().increment();
+  }
+
+  /** How many subscribers of {@code transport} ("sse" or "websocket") are open now. */
+  public static long open(String transport) {
+    return ("sse".equals(transport) ? OPEN_SSE : OPEN_WEBSOCKET).sum();
+  }
+
+  private java.util.concurrent.atomic.LongAdder open() {
+    return this instanceof SseSubscriber ? OPEN_SSE : OPEN_WEBSOCKET;
   }
 
   /** The id of the last event written to the client (0 before any). Connection's context. */
@@ -270,6 +284,7 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       return;
     }
     closed = true;
+    open().decrement();
     log.context().runOnContext(v -> log.unsubscribe(this));
     queue.clear();
   }

@@ -30,6 +30,13 @@ class BasicAuthTest extends SecureGatewayTestBase {
     }
     Response r = post("/sessions", "{\"kind\":\"spark\"}");
     assertEquals(401, r.status());
+    // The operations routes too, but for the health probes, which cannot authenticate.
+    for (String path : new String[] {"/metrics", "/ui", "/openapi.json"}) {
+      assertEquals(401, get(path).status(), path);
+    }
+    assertEquals(200, get("/health/live").status());
+    Map<String, String> alice = Map.of("Authorization", basic("alice", "wonder land"));
+    assertEquals(200, call(HttpMethod.GET, "/metrics", null, alice).status());
   }
 
   @Test

@@ -88,6 +88,19 @@ public abstract class GatewayTestBase {
     return appender;
   }
 
+  /** This class's Vert.x; {@link #strictOptions()} unless overridden. */
+  protected Vertx createVertx() {
+    return Vertx.vertx(strictOptions());
+  }
+
+  /** Starts this class's gateway on {@link #vertx} with {@link #agents}; override to wire it otherwise. */
+  protected Future<Gateway> startGateway(GatewayConfig config) {
+    return Gateway.start(vertx, config, agents, 45_999);
+  }
+
+  /** Requests this class's tests make, run once before the blocked-thread guard is armed (first calls load classes). */
+  protected void warmUp() {}
+
   @BeforeAll
   void startGateway() throws Exception {
     spark = FakeSpark.create();
@@ -103,9 +116,9 @@ public abstract class GatewayTestBase {
     s.put("sparkgate.statement.max-code-length", "20000");
     s.putAll(settings());
     GatewayConfig config = GatewayConfig.of(s, Map.of());
-    vertx = Vertx.vertx(strictOptions());
+    vertx = createVertx();
     agents = new FakeAgents();
-    gateway = await(Gateway.start(vertx, config, agents, 45_999));
+    gateway = await(startGateway(config));
     client = WebClient.create(vertx);
     // A cold JVM loads Netty's and vertx-web's classes while the servers bind and the first
     // requests are routed, which can take longer than 100 ms on a busy machine. That is start-up,
@@ -114,6 +127,7 @@ public abstract class GatewayTestBase {
     get("/sessions");
     post("/sessions", "{\"kind\": 1}");
     get("/sessions/0/statements/0");
+    warmUp();
     blockedThreadWarnings = captureBlockedThreadWarnings();
     errors = new ListAppender<>();
     errors.start();
