@@ -82,7 +82,10 @@ def test_walkthrough_in_a_scala_session(host):
     r = requests.delete(session_url, headers=HEADERS)
     assert r.status_code == 200
     assert r.json() == {"msg": "deleted"}
-    assert requests.get(session_url, headers=HEADERS).status_code == 404
+    # As Livy: listed shutting_down while the driver stops, then gone.
+    r = requests.get(session_url, headers=HEADERS)
+    assert r.status_code == 404 or r.json()["state"] == "shutting_down", r.text
+    wait_for(lambda: requests.get(session_url, headers=HEADERS).status_code, lambda code: code == 404, timeout=60)
     sessions = requests.get(host + "/sessions", headers=HEADERS).json()
     assert session["id"] not in [s["id"] for s in sessions["sessions"]]
 

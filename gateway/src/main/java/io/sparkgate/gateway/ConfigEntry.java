@@ -130,14 +130,11 @@ public final class ConfigEntry<T> {
     });
   }
 
-  /** {@code true} or {@code false}. */
   static ConfigEntry<Boolean> bool(String key, String defaultValue, String doc) {
-    return new ConfigEntry<>(key, defaultValue, "true|false", doc, s -> {
-      return switch (s.toLowerCase(Locale.ROOT)) {
-        case "true" -> Boolean.TRUE;
-        case "false" -> Boolean.FALSE;
-        default -> throw new IllegalArgumentException("must be true or false");
-      };
+    return new ConfigEntry<>(key, defaultValue, "true|false", doc, s -> switch (s.toLowerCase(Locale.ROOT)) {
+      case "true" -> Boolean.TRUE;
+      case "false" -> Boolean.FALSE;
+      default -> throw new IllegalArgumentException("must be true or false");
     });
   }
 

@@ -129,8 +129,10 @@ public final class Gateway {
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
     int maxCode = config.get(GatewayConfig.STATEMENT_MAX_CODE_LENGTH);
     StreamSettings streams = StreamSettings.from(config);
+    RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
+        config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, security)
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options, security)
             .extend(ops::mount);
     String host = config.serverHost();
 

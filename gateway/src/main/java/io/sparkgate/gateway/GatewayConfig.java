@@ -11,7 +11,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.LinkedHashSet;
 import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The gateway's configuration: one registry of {@link ConfigEntry entries} (key, default, type, doc),
@@ -20,6 +24,9 @@ import java.util.Objects;
  * <p>Where values come from, lowest precedence first:
  * <ol>
  *   <li>each entry's default;</li>
+ *   <li>{@code livy.conf} in the config directory, read as Livy reads it (Java properties): a Livy
+ *       operator's file works unchanged, Livy's keys that Sparkgate implements apply (see
+ *       {@link ConfigEntry#aliases()}), every other key is named in a warning;</li>
  *   <li>{@code sparkgate.conf} in the config directory ({@code -Dsparkgate.conf.dir}, else the
  *       {@code SPARKGATE_CONF_DIR} environment variable; no directory means defaults only): one
  *       {@code key = value} per line, {@code #} starts a comment line;</li>
@@ -35,6 +42,10 @@ public final class GatewayConfig {
 
   /** File name inside the config directory. */
   public static final String FILE_NAME = "sparkgate.conf";
+  /** A Livy operator's config file, also read from the config directory (sparkgate.conf wins). */
+  public static final String LIVY_FILE_NAME = "livy.conf";
+  /** Livy's list of Spark properties users may not set, one per line, in the config directory. */
+  public static final String BLACKLIST_FILE_NAME = "spark-blacklist.conf";
   /** System property naming the config directory. */
   public static final String CONF_DIR_PROPERTY = "sparkgate.conf.dir";
   /** Environment variable naming the config directory (when the property is not set). */
@@ -74,8 +85,9 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<String> AGENT_SERVER_HOST = register(ConfigEntry.nonEmptyString(
       "sparkgate.agent.server.host", "127.0.0.1",
-      "Address the agent server listens on and that drivers are told to dial. Loopback suits a local"
-          + " master; set an address the cluster can reach for YARN."));
+      "Address the agent server listens on and that drivers are told to dial (Livy:"
+          + " livy.rsc.rpc.server.address). Loopback suits a local master; set an address the cluster"
+          + " can reach for YARN.").alias("livy.rsc.rpc.server.address"));
 
   public static final ConfigEntry<Integer> AGENT_SERVER_PORT = register(ConfigEntry.intRange(
       "sparkgate.agent.server.port", "0", 0, 65535,
@@ -93,7 +105,8 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> AGENT_IDLE_EXIT = register(ConfigEntry.duration(
       "sparkgate.agent.idle-exit", "600s", 1000,
       "How long an agent keeps its driver alive without reaching the gateway before it exits"
-          + " (passed as spark.sparkgate.agent.idleExitSeconds)."));
+          + " (passed as spark.sparkgate.agent.idleExitSeconds; Livy: livy.rsc.server.idle-timeout).")
+      .alias("livy.rsc.server.idle-timeout"));
 
   public static final ConfigEntry<String> AGENT_JAR = register(ConfigEntry.nonEmptyString(
       "sparkgate.agent.jar", "driver-agent/target/sparkgate-driver-agent.jar",
@@ -104,8 +117,9 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<String> SPARK_HOME = register(ConfigEntry.string(
       "sparkgate.spark.home", "",
-      "Spark installation whose bin/spark-submit launches drivers. Empty means the SPARK_HOME"
-          + " environment variable; one of the two is required."));
+      "Spark installation whose bin/spark-submit launches drivers (Livy: livy.server.spark-home)."
+          + " Empty means the SPARK_HOME environment variable; one of the two is required.")
+      .alias("livy.server.spark-home"));
 
   public static final ConfigEntry<String> SPARK_MASTER = register(ConfigEntry.nonEmptyString(
       "sparkgate.spark.master", "local[*]",
@@ -150,7 +164,8 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> YARN_POLL_INTERVAL = register(ConfigEntry.duration(
       "sparkgate.yarn.poll-interval", "200ms", 50,
       "How often the ResourceManager is asked about the gateway's running applications (one call"
-          + " for all of them); a batch shows its application's end within about this long."));
+          + " for all of them); a batch shows its application's end within about this long (Livy:"
+          + " livy.server.yarn.poll-interval).").alias("livy.server.yarn.poll-interval"));
 
   public static final ConfigEntry<String> YARN_SPARK_JARS = register(ConfigEntry.string(
       "sparkgate.yarn.spark-jars", "",
@@ -169,18 +184,37 @@ public final class GatewayConfig {
 
   public static final ConfigEntry<Integer> SESSION_MAX = register(ConfigEntry.intRange(
       "sparkgate.session.max-sessions", "100", 1, 100_000,
-      "Most sessions alive (starting, idle, busy or stopping) at once; POST /sessions beyond it is"
-          + " answered 503."));
+      "Most sessions alive (starting, idle, busy or shutting down) at once; POST /sessions beyond it"
+          + " is answered with sparkgate.session.limit-status."));
+
+  public static final ConfigEntry<String> SESSION_LIMIT_STATUS = register(ConfigEntry.oneOf(
+      "sparkgate.session.limit-status", "400",
+      "HTTP status of POST /sessions at sparkgate.session.max-sessions: 400 as Livy (sparkmagic retries"
+          + " every 5xx, so a 503 makes it hammer a full gateway), 429 or 503 for clients that back off.",
+      "400", "429", "503"));
 
   public static final ConfigEntry<Duration> SESSION_START_TIMEOUT = register(ConfigEntry.duration(
       "sparkgate.session.start-timeout", "120s", 1000,
       "How long a session may take from launch to idle; after it the session is in error and its"
-          + " driver is killed."));
+          + " driver is killed (Livy: livy.rsc.server.connect.timeout).").alias("livy.rsc.server.connect.timeout"));
 
   public static final ConfigEntry<Duration> SESSION_IDLE_TIMEOUT = register(ConfigEntry.duration(
       "sparkgate.session.idle-timeout", "1h", 0,
       "A session that ran no statement and got none for this long is stopped and removed (Livy:"
-          + " livy.server.session.timeout); a busy session never times out. 0 disables it.").alias("livy.server.session.timeout"));
+          + " livy.server.session.timeout); a session's own idleTimeout replaces it. 0 disables it.")
+      .alias("livy.server.session.timeout"));
+
+  public static final ConfigEntry<Boolean> SESSION_TIMEOUT_CHECK = register(ConfigEntry.bool(
+      "sparkgate.session.timeout-check", "true",
+      "Whether sessions are stopped at their idle timeout and ttl (Livy:"
+          + " livy.server.session.timeout-check). heartbeatTimeoutInSecond applies either way.")
+      .alias("livy.server.session.timeout-check"));
+
+  public static final ConfigEntry<Boolean> SESSION_TIMEOUT_CHECK_SKIP_BUSY = register(ConfigEntry.bool(
+      "sparkgate.session.timeout-check.skip-busy", "true",
+      "Whether a busy session is spared the idle timeout and ttl (Livy:"
+          + " livy.server.session.timeout-check.skip-busy, whose default is false: Livy stops a session"
+          + " running a long statement).").alias("livy.server.session.timeout-check.skip-busy"));
 
   public static final ConfigEntry<Duration> SESSION_STATE_RETAIN = register(ConfigEntry.duration(
       "sparkgate.session.state-retain", "600s", 0,
@@ -190,16 +224,24 @@ public final class GatewayConfig {
   public static final ConfigEntry<Duration> SESSION_STOP_GRACE = register(ConfigEntry.duration(
       "sparkgate.session.stop-grace", "10s", 0,
       "After a session is deleted, how long its driver gets to exit on its own before it is"
-          + " terminated, and again before it is killed forcibly."));
+          + " terminated, and again before it is killed forcibly (Livy: livy.rsc.client.shutdown-timeout).")
+      .alias("livy.rsc.client.shutdown-timeout"));
 
   public static final ConfigEntry<Duration> SESSION_SWEEP_INTERVAL = register(ConfigEntry.duration(
       "sparkgate.session.sweep-interval", "1s", 50,
       "How often sessions are checked for idle and heartbeat timeouts and ended sessions are"
-          + " removed."));
+          + " removed (Livy: livy.server.heartbeat-watchdog.interval).")
+      .alias("livy.server.heartbeat-watchdog.interval"));
 
   public static final ConfigEntry<Integer> SESSION_LOG_LINES = register(ConfigEntry.intRange(
       "sparkgate.session.log-lines", "200", 1, 100_000,
-      "Driver output lines kept per session for GET /sessions/{id}/log (Livy: livy.cache-log.size)."));
+      "Driver output lines kept per session for GET /sessions/{id}/log (Livy: livy.cache-log.size).")
+      .alias("livy.cache-log.size"));
+
+  public static final ConfigEntry<String> SESSION_CONF_BLACKLIST = register(ConfigEntry.string(
+      "sparkgate.session.conf-blacklist", "",
+      "Comma-separated Spark properties a session's conf may not set (a 400 names the key). Keys listed"
+          + " in spark-blacklist.conf in the config directory (Livy's file: one key per line) are added."));
 
   public static final ConfigEntry<Integer> SESSION_MAX_NAME_LENGTH = register(ConfigEntry.intRange(
       "sparkgate.session.max-name-length", "256", 1, 65_536,
@@ -210,7 +252,8 @@ public final class GatewayConfig {
   public static final ConfigEntry<Integer> STATEMENT_RETAINED = register(ConfigEntry.intRange(
       "sparkgate.statement.retained", "100", 1, 100_000,
       "Statements kept per session (Livy: livy.rsc.retained-statements); older ones answer 404. A"
-          + " session refuses a new statement while this many are still waiting or running."));
+          + " session refuses a new statement while this many are still waiting or running.")
+      .alias("livy.rsc.retained-statements"));
 
   public static final ConfigEntry<Long> STATEMENT_MAX_OUTPUT_BYTES = register(ConfigEntry.bytes(
       "sparkgate.statement.max-output-bytes", "1m", 1024, 2L * 1024 * 1024,
@@ -221,7 +264,7 @@ public final class GatewayConfig {
   public static final ConfigEntry<Integer> SQL_MAX_ROWS = register(ConfigEntry.intRange(
       "sparkgate.sql.max-rows", "1000", 1, 1_000_000,
       "Rows a sql statement returns at most (Livy: livy.rsc.sql.num-rows); the rest are left out"
-          + " (passed as spark.sparkgate.sql.maxRows)."));
+          + " (passed as spark.sparkgate.sql.maxRows).").alias("livy.rsc.sql.num-rows"));
 
   public static final ConfigEntry<Integer> STATEMENT_MAX_CODE_LENGTH = register(ConfigEntry.intRange(
       "sparkgate.statement.max-code-length", "1000000", 1, 2_500_000,
@@ -444,14 +487,16 @@ public final class GatewayConfig {
   private final Path sparkHome;
   private final Path agentJar;
   private final List<String> warnings;
+  private final Set<String> confBlacklist;
 
   private GatewayConfig(Map<ConfigEntry<?>, Object> values, Map<ConfigEntry<?>, String> sources,
-      Path sparkHome, Path agentJar, List<String> warnings) {
+      Path sparkHome, Path agentJar, List<String> warnings, Set<String> confBlacklist) {
     this.values = values;
     this.sources = sources;
     this.sparkHome = sparkHome;
     this.agentJar = agentJar;
     this.warnings = List.copyOf(warnings);
+    this.confBlacklist = Set.copyOf(confBlacklist);
   }
 
   private static <T> ConfigEntry<T> register(ConfigEntry<T> entry) {
@@ -488,24 +533,91 @@ public final class GatewayConfig {
   public static GatewayConfig load(String confDir, Map<String, String> env) {
     String dir = confDir != null && !confDir.isBlank() ? confDir : env.get(CONF_DIR_ENV);
     Map<String, String> fileSettings = new LinkedHashMap<>();
+    Map<String, String> origins = new HashMap<>();
     List<String> problems = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
-    String origin = "defaults";
+    Set<String> blacklist = new LinkedHashSet<>();
     if (dir != null && !dir.isBlank()) {
-      Path file = Path.of(dir).resolve(FILE_NAME);
-      origin = file.toString();
-      if (Files.isRegularFile(file)) {
-        try {
-          readFile(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), fileSettings, problems,
-              warnings);
-        } catch (IOException e) {
-          problems.add("cannot read " + file + ": " + e.getMessage());
-        }
-      } else if (!Files.isDirectory(Path.of(dir))) {
+      if (!Files.isDirectory(Path.of(dir))) {
         problems.add("config directory " + dir + " does not exist");
+      } else {
+        Path livy = Path.of(dir).resolve(LIVY_FILE_NAME);
+        Map<String, String> livySettings = new LinkedHashMap<>();
+        if (Files.isRegularFile(livy)) {
+          readLivyFile(livy, livySettings, problems, warnings);
+        }
+        Path file = Path.of(dir).resolve(FILE_NAME);
+        if (Files.isRegularFile(file)) {
+          try {
+            readFile(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), fileSettings, problems,
+                warnings);
+          } catch (IOException e) {
+            problems.add("cannot read " + file + ": " + e.getMessage());
+          }
+        }
+        fileSettings.keySet().forEach(k -> origins.put(k, file.toString()));
+        for (Map.Entry<String, String> e : livySettings.entrySet()) {
+          if (fileSettings.containsKey(e.getKey())) {
+            warnings.add(livy + ": the value of " + e.getKey() + " is overridden by " + file);
+          } else {
+            fileSettings.put(e.getKey(), e.getValue());
+            origins.put(e.getKey(), livy.toString());
+          }
+        }
+        Path list = Path.of(dir).resolve(BLACKLIST_FILE_NAME);
+        if (Files.isRegularFile(list)) {
+          try {
+            readBlacklist(Files.readAllLines(list, StandardCharsets.UTF_8), list.toString(), blacklist, problems);
+          } catch (IOException e) {
+            problems.add("cannot read " + list + ": " + e.getMessage());
+          }
+        }
       }
     }
-    return build(fileSettings, env, origin, problems, warnings);
+    return build(fileSettings, origins, env, problems, warnings, blacklist);
+  }
+
+  /**
+   * Reads a Livy {@code livy.conf} as Livy does (Java properties: {@code key = value},
+   * {@code key: value} or {@code key value}) into {@code out} under each entry's own key. Livy keys
+   * Sparkgate implements apply; any other key is a warning, never an error, so that a Livy
+   * operator's file starts the gateway as it is.
+   */
+  static void readLivyFile(Path file, Map<String, String> out, List<String> problems, List<String> warnings) {
+    Properties props = new Properties();
+    try (var reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      props.load(reader);
+    } catch (IOException | IllegalArgumentException e) {
+      problems.add("cannot read " + file + ": " + e.getMessage());
+      return;
+    }
+    Map<String, String> givenAs = new HashMap<>();
+    for (String key : new TreeSet<>(props.stringPropertyNames())) {
+      ConfigEntry<?> entry = BY_KEY.get(key);
+      if (entry == null) {
+        warnings.add(file + ": " + key + " is " + (key.startsWith("livy.") ? "a Livy setting that Sparkgate does"
+            + " not implement" : "not a setting Sparkgate knows") + "; ignored (docs/migrating-from-livy.md)");
+      } else if (out.put(entry.key(), props.getProperty(key).strip()) != null) {
+        problems.add(file + ": " + entry.key() + " is set twice (as " + givenAs.get(entry.key()) + " and " + key + ")");
+      } else {
+        givenAs.put(entry.key(), key);
+      }
+    }
+  }
+
+  /** Reads Livy's {@code spark-blacklist.conf}: one Spark property per line, {@code #} comments. */
+  static void readBlacklist(List<String> lines, String name, Set<String> out, List<String> problems) {
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      if (line.chars().anyMatch(c -> Character.isWhitespace(c) || c == '=')) {
+        problems.add(name + ":" + (i + 1) + ": expected one Spark property name, got '" + line + "'");
+      } else {
+        out.add(line);
+      }
+    }
   }
 
   /**
@@ -528,7 +640,9 @@ public final class GatewayConfig {
         givenAs.put(e.key(), s.getKey());
       }
     }
-    return build(canonical, env, "settings", problems, new ArrayList<>());
+    Map<String, String> origins = new HashMap<>();
+    canonical.keySet().forEach(k -> origins.put(k, "settings"));
+    return build(canonical, origins, env, problems, new ArrayList<>(), Set.of());
   }
 
   /**
@@ -569,8 +683,8 @@ public final class GatewayConfig {
     }
   }
 
-  private static GatewayConfig build(Map<String, String> settings, Map<String, String> env, String origin,
-      List<String> problems, List<String> warnings) {
+  private static GatewayConfig build(Map<String, String> settings, Map<String, String> origins,
+      Map<String, String> env, List<String> problems, List<String> warnings, Set<String> fileBlacklist) {
     Map<ConfigEntry<?>, Object> values = new HashMap<>();
     Map<ConfigEntry<?>, String> sources = new HashMap<>();
     for (ConfigEntry<?> e : REGISTRY) {
@@ -578,7 +692,7 @@ public final class GatewayConfig {
       String source = "default";
       if (settings.containsKey(e.key())) {
         text = settings.get(e.key());
-        source = origin;
+        source = origins.getOrDefault(e.key(), "settings");
       }
       String fromEnv = env.get(e.envName());
       if (fromEnv != null) {
@@ -636,10 +750,33 @@ public final class GatewayConfig {
           + STATEMENT_MAX_CODE_LENGTH.key() + " (" + code + " characters)");
     }
 
+    Set<String> blacklist = new LinkedHashSet<>(fileBlacklist);
+    blacklist.addAll(commaList(values.get(SESSION_CONF_BLACKLIST)));
+
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewayConfig(values, sources, sparkHome, agentJar, warnings);
+    return new GatewayConfig(values, sources, sparkHome, agentJar, warnings, blacklist);
+  }
+
+  private static List<String> commaList(Object value) {
+    List<String> out = new ArrayList<>();
+    if (value instanceof String text) {
+      for (String part : text.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.strip());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Spark properties a session's conf may not set: {@link #SESSION_CONF_BLACKLIST} and the lines of
+   * {@code spark-blacklist.conf}.
+   */
+  public Set<String> confBlacklist() {
+    return confBlacklist;
   }
 
   /** What the gateway should warn about at start (Livy keys it ignores); never fatal. */

@@ -175,6 +175,39 @@ class GatewayConfigTest {
   }
 
   @Test
+  void livyConfIsReadUnderSparkgateConfAndItsBlacklistBeside(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
+    Map<String, String> env = Map.of("SPARK_HOME", SPARK.home.toString(),
+        "SPARKGATE_AGENT_JAR", SPARK.agentJar.toString());
+    // Java properties syntax, as Livy reads it: '=', ':' or a blank between key and value.
+    Files.writeString(dir.resolve("livy.conf"), String.join("\n",
+        "livy.server.port: 9002",
+        "livy.server.session.timeout-check false",
+        "livy.rsc.sql.num-rows = 10",
+        "livy.server.thrift.enabled = true",
+        "spark.something = 1"));
+    Files.writeString(dir.resolve("sparkgate.conf"), "sparkgate.sql.max-rows = 20\n");
+    Files.writeString(dir.resolve("spark-blacklist.conf"), "# comment\nspark.yarn.jars\n\n  spark.master  \n");
+    GatewayConfig c = GatewayConfig.load(dir.toString(), env);
+    assertEquals(9002, c.serverPort());
+    assertEquals(false, c.get(GatewayConfig.SESSION_TIMEOUT_CHECK));
+    assertEquals(20, c.get(GatewayConfig.SQL_MAX_ROWS));
+    assertEquals(java.util.Set.of("spark.yarn.jars", "spark.master"), c.confBlacklist());
+    String w = String.join("\n", c.warnings());
+    assertTrue(w.contains("livy.server.thrift.enabled is a Livy setting that Sparkgate does not implement"), w);
+    assertTrue(w.contains("spark.something is not a setting Sparkgate knows"), w);
+    assertTrue(w.contains("sparkgate.sql.max-rows is overridden by"), w);
+    assertEquals(3, c.warnings().size(), w);
+
+    // Bad values of Livy's keys and bad blacklist lines are errors like any other.
+    Files.writeString(dir.resolve("livy.conf"), "livy.server.session.timeout-check = maybe\n");
+    Files.writeString(dir.resolve("spark-blacklist.conf"), "spark.a = b\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(dir.toString(), env));
+    assertTrue(e.getMessage().contains("sparkgate.session.timeout-check = 'maybe'"), e.getMessage());
+    assertTrue(e.getMessage().contains("spark-blacklist.conf:1: expected one Spark property name"), e.getMessage());
+  }
+
+  @Test
   void missingSparkSubmitAndAgentJarAreReported(@org.junit.jupiter.api.io.TempDir Path dir) {
     Map<String, String> s = new LinkedHashMap<>();
     s.put("sparkgate.spark.home", dir.toString());

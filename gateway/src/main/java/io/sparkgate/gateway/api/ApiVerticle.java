@@ -56,8 +56,11 @@ public final class ApiVerticle extends VerticleBase {
     if (tls != null) {
       options.setSsl(true).setKeyCertOptions(tls);
     }
+    RestApi rest = api.get();
     return vertx.createHttpServer(options)
-        .requestHandler(api.get().router())
+        .requestHandler(rest.router())
+        .webSocketHandshakeHandler(rest::webSocketHandshake)
+        .webSocketHandler(rest::webSocket)
         .listen()
         .onSuccess(s -> server = s);
   }

@@ -51,13 +51,13 @@ public final class Cors implements Handler<RoutingContext> {
    * Whether a WebSocket handshake may proceed: no {@code Origin} (not a browser), the gateway's own
    * origin (a page it serves), or an allowed one.
    */
-  public boolean allowsSocket(HttpServerRequest request) {
-    String origin = request.getHeader(HttpHeaders.ORIGIN);
+  public boolean allowsSocket(io.vertx.core.MultiMap headers, boolean ssl) {
+    String origin = headers.get(HttpHeaders.ORIGIN);
     if (origin == null || allows(origin)) {
       return true;
     }
-    String host = request.getHeader(HttpHeaders.HOST);
-    String scheme = request.isSSL() ? "https://" : "http://";
+    String host = headers.get(HttpHeaders.HOST);
+    String scheme = ssl ? "https://" : "http://";
     return host != null && origin.equalsIgnoreCase(scheme + host);
   }
 

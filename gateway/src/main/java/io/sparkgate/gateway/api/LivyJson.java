@@ -5,8 +5,10 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import io.sparkgate.gateway.batch.BatchSession;
 import io.sparkgate.gateway.batch.BatchStatus;
+import io.sparkgate.gateway.launch.SparkAppRequest;
 import io.sparkgate.gateway.session.InteractiveSession;
 import io.sparkgate.gateway.session.Kind;
+import io.sparkgate.gateway.session.SessionRequest;
 import io.sparkgate.gateway.session.SessionStatus;
 import io.sparkgate.gateway.session.Statement;
 import io.sparkgate.gateway.session.StatementOutput;
@@ -15,6 +17,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.function.Function;
 
 /**
@@ -61,7 +65,13 @@ public final class LivyJson {
     });
   }
 
-  /** A session: id, name, appId, owner, proxyUser, state, kind, appInfo, log (its last lines). */
+  /**
+   * A session as Livy 0.9's {@code SessionInfo}: id, name, appId, owner, proxyUser, state, kind,
+   * appInfo, log (its last lines), ttl, idleTimeout, driverMemory, driverCores, executorMemory,
+   * executorCores, conf, archives, files, heartbeatTimeoutInSecond, jars, numExecutors, pyFiles, queue.
+   * What the client did not ask for is Livy's value for it: null for strings, 0 for numbers, empty
+   * lists and conf.
+   */
   public static Buffer session(InteractiveSession s) {
     return render(g -> writeSession(g, s));
   }
@@ -143,7 +153,48 @@ public final class LivyJson {
     writeNullableString(g, "sparkUiUrl", status.sparkUiUrl());
     g.writeEndObject();
     writeStrings(g, "log", s.log().tail(SESSION_LOG_TAIL));
+    SessionRequest request = s.request();
+    SparkAppRequest app = request.shown();
+    writeNullableString(g, "ttl", request.ttl() == null ? null : request.ttl().text());
+    writeNullableString(g, "idleTimeout", request.idleTimeout() == null ? null : request.idleTimeout().text());
+    writeNullableString(g, "driverMemory", app.driverMemory());
+    g.writeNumberField("driverCores", orZero(app.driverCores()));
+    writeNullableString(g, "executorMemory", app.executorMemory());
+    g.writeNumberField("executorCores", orZero(app.executorCores()));
+    g.writeObjectFieldStart("conf");
+    for (Map.Entry<String, String> e : app.conf().entrySet()) {
+      g.writeStringField(e.getKey(), e.getValue());
+    }
     g.writeEndObject();
+    writeStrings(g, "archives", app.archives());
+    writeStrings(g, "files", app.files());
+    g.writeNumberField("heartbeatTimeoutInSecond", request.heartbeatTimeoutSeconds());
+    writeStrings(g, "jars", app.jars());
+    g.writeNumberField("numExecutors", orZero(app.numExecutors()));
+    writeStrings(g, "pyFiles", app.pyFiles());
+    writeNullableString(g, "queue", app.queue());
+    g.writeEndObject();
+  }
+
+  private static int orZero(Integer v) {
+    return v == null ? 0 : v;
+  }
+
+  /**
+   * {@code GET /version}: Livy's fields (version, user, revision, branch, date, url), with the Livy
+   * release whose API is spoken as the version and this build's facts for the rest, then Sparkgate's
+   * own version under {@code sparkgateVersion}.
+   */
+  static Buffer version(String livyVersion, Properties build) {
+    return render(g -> {
+      g.writeStartObject();
+      g.writeStringField("version", livyVersion);
+      for (String key : List.of("user", "revision", "branch", "date", "url")) {
+        g.writeStringField(key, build.getProperty(key, "unknown"));
+      }
+      g.writeStringField("sparkgateVersion", build.getProperty("version", "unknown"));
+      g.writeEndObject();
+    });
   }
 
   /** A batch: id, name, owner, proxyUser, state, appId, appInfo, log (its last lines), as Livy's BatchSessionView. */

@@ -12,6 +12,7 @@ import io.sparkgate.gateway.batch.BatchRequest;
 import io.sparkgate.gateway.launch.SparkAppRequest;
 import io.sparkgate.gateway.session.Kind;
 import io.sparkgate.gateway.session.SessionRequest;
+import io.sparkgate.gateway.session.SessionTimeout;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ final class RequestBodies {
 
   private static final Set<String> SESSION_FIELDS = Set.of("kind", "proxyUser", "jars", "pyFiles", "files",
       "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue", "name",
-      "conf", "heartbeatTimeoutInSecond");
+      "conf", "heartbeatTimeoutInSecond", "ttl", "idleTimeout");
   private static final Set<String> BATCH_FIELDS = Set.of("file", "className", "args", "proxyUser", "jars", "pyFiles",
       "files", "driverMemory", "driverCores", "executorMemory", "executorCores", "numExecutors", "archives", "queue",
       "name", "conf");
@@ -89,10 +90,20 @@ final class RequestBodies {
 
   private final int maxNameLength;
   private final int maxCodeLength;
+  private final Set<String> blacklistedConf;
 
   RequestBodies(int maxNameLength, int maxCodeLength) {
+    this(maxNameLength, maxCodeLength, Set.of());
+  }
+
+  /**
+   * @param blacklistedConf Spark properties a request may not set (the operator's
+   *     {@code spark-blacklist.conf}, as in Livy)
+   */
+  RequestBodies(int maxNameLength, int maxCodeLength, Set<String> blacklistedConf) {
     this.maxNameLength = maxNameLength;
     this.maxCodeLength = maxCodeLength;
+    this.blacklistedConf = Set.copyOf(blacklistedConf);
   }
 
   /** The body of {@code POST /sessions}. */
@@ -105,9 +116,15 @@ final class RequestBodies {
     if (name != null && name.isBlank()) {
       throw ApiError.badRequest("name must not be blank");
     }
+    if (name != null && name.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      // Paths take a session's id or its name: an all-digit name would read as an id.
+      throw ApiError.badRequest("name must not be all digits (\"" + cut(name) + "\"): /sessions/{id} would read"
+          + " it as a session id");
+    }
     SparkAppRequest app = app(o);
     Integer heartbeat = optInt(o, "heartbeatTimeoutInSecond", 0, Integer.MAX_VALUE);
-    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, app);
+    return new SessionRequest(name, kind, heartbeat == null ? 0 : heartbeat, timeout(o, "ttl"),
+        timeout(o, "idleTimeout"), app);
   }
 
   /** The body of {@code POST /batches}: Livy's CreateBatchRequest. */
@@ -161,7 +178,7 @@ final class RequestBodies {
   }
 
   /** The spark-submit options common to sessions and batches. */
-  private static SparkAppRequest app(ObjectNode o) {
+  private SparkAppRequest app(ObjectNode o) {
     return new SparkAppRequest(
         optNonEmpty(o, "proxyUser"),
         pathList(o, "jars"),
@@ -343,6 +360,30 @@ final class RequestBodies {
     return s;
   }
 
+  /** A Livy time string ({@code "30m"}), or a number of milliseconds, as Livy's mapper takes it. */
+  private static SessionTimeout timeout(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    String text;
+    if (n.isTextual()) {
+      text = n.textValue();
+    } else if (n.isIntegralNumber() && n.canConvertToLong()) {
+      text = n.asText();
+    } else {
+      throw ApiError.badRequest(field + " must be a string such as \"30m\", not " + describe(n));
+    }
+    if (text.length() > 32) {
+      throw ApiError.badRequest(field + " has " + text.length() + " characters, more than the 32 allowed");
+    }
+    try {
+      return SessionTimeout.parse(text);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw ApiError.badRequest(field + " " + (e instanceof ArithmeticException ? "is too large" : e.getMessage()));
+    }
+  }
+
   private static String optNonEmpty(ObjectNode o, String field) {
     String s = optString(o, field, MAX_ITEM_LENGTH);
     if (s != null && s.isBlank()) {
@@ -419,7 +460,7 @@ final class RequestBodies {
     return out;
   }
 
-  private static Map<String, String> conf(ObjectNode o) {
+  private Map<String, String> conf(ObjectNode o) {
     JsonNode n = o.get("conf");
     if (n == null || n.isNull()) {
       return Map.of();
@@ -441,6 +482,10 @@ final class RequestBodies {
       }
       if (RESERVED_CONF.contains(key) || key.startsWith(RESERVED_PREFIX)) {
         throw ApiError.badRequest("conf key " + key + " is set by the gateway and cannot be given in a request");
+      }
+      if (blacklistedConf.contains(key)) {
+        throw ApiError.badRequest("conf key " + key + " is blacklisted by the operator (spark-blacklist.conf) and"
+            + " cannot be set in a request");
       }
       JsonNode v = e.getValue();
       String value;

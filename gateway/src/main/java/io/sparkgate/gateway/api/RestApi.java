@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * GET    /sessions/{id}
  * GET    /sessions/{id}/state
  * DELETE /sessions/{id}
+ * POST   /sessions/{id}/stop                    204 once the driver is gone
  * GET    /sessions/{id}/log                     ?from&amp;size
- * GET    /sessions/{id}/statements              ?from&amp;size
+ * GET    /sessions/{id}/statements              ?from&amp;size&amp;order=desc
  * POST   /sessions/{id}/statements              201, Location: /sessions/{id}/statements/{sid}
  * GET    /sessions/{id}/statements/{sid}          ?wait=S: long-poll until it ends, at most S seconds
  * POST   /sessions/{id}/statements/{sid}/cancel
@@ -53,6 +54,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>and the push streams of {@link StreamRoutes} (SSE and WebSocket). With allowed origins
  * configured, {@link Cors} answers preflights and marks answers to pages of those origins.
+ *
+ * <p>Every {@code {id}} is a session's id or its name, as in Livy. A request whose {@code Accept}
+ * header asks for a Livy API version other than {@value #LIVY_API_REVISION}
+ * ({@code application/vnd.livy.v0.2+json}) is answered 406, as Livy's ApiVersioningSupport does.
  *
  * <p>Reads are served from the sessions' published values on the event loop that took the request:
  * no lock, no hop, no wait (a statement's JSON is rendered once per change and then only written).
@@ -71,8 +76,26 @@ public final class RestApi {
 
   /** The Livy release whose REST API this gateway speaks. */
   public static final String LIVY_API_VERSION = "0.8.0-incubating";
+  /** The only version of Livy's REST API there is (Livy's ApiVersions: v0.1). */
+  public static final String LIVY_API_REVISION = "0.1";
+  /** The build: version, user, revision, branch, date, url (from the filtered resource). */
+  public static final Properties BUILD = loadBuild();
   /** This gateway's version (from the build). */
-  public static final String SPARKGATE_VERSION = loadVersion();
+  public static final String SPARKGATE_VERSION = BUILD.getProperty("version");
+
+  /** What Livy's Accept header names: everything after {@code application/vnd.livy.v} up to a {@code +}. */
+  private static final java.util.regex.Pattern LIVY_ACCEPT =
+      java.util.regex.Pattern.compile("application/vnd\\.livy\\.v([^+]*).*", java.util.regex.Pattern.DOTALL);
+
+  /** What a session limit is answered with, and the Spark properties a request may not set. */
+  public record Options(int sessionLimitStatus, java.util.Set<String> confBlacklist) {
+    /** Livy's 400 at the limit, nothing blacklisted. */
+    public static final Options DEFAULTS = new Options(400, java.util.Set.of());
+
+    public Options {
+      confBlacklist = java.util.Set.copyOf(confBlacklist);
+    }
+  }
 
   /** Default page size of GET /sessions and GET /sessions/{id}/log, as Livy. */
   static final int DEFAULT_PAGE = 100;
@@ -87,6 +110,7 @@ public final class RestApi {
   private final FileResolver files;
   private final RequestBodies bodies;
   private final long maxBodyBytes;
+  private final int sessionLimitStatus;
   private final Buffer versionJson;
   private final StreamSettings streamSettings;
   private final Cors cors;
@@ -110,7 +134,15 @@ public final class RestApi {
    */
   public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
       int maxNameLength, int maxCodeLength, StreamSettings streamSettings) {
-    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings, Security.open());
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings,
+        Options.DEFAULTS);
+  }
+
+  /** As above, with a Livy operator's settings in {@code options}. */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options) {
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings, options,
+        Security.open());
   }
 
   /**
@@ -118,23 +150,19 @@ public final class RestApi {
    *     checks of each session and batch
    */
   public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
-      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Security security) {
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options, Security security) {
     this.security = java.util.Objects.requireNonNull(security, "security");
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
     this.files = files;
-    this.bodies = new RequestBodies(maxNameLength, maxCodeLength);
+    this.bodies = new RequestBodies(maxNameLength, maxCodeLength, options.confBlacklist());
     this.maxBodyBytes = maxBodyBytes;
+    this.sessionLimitStatus = options.sessionLimitStatus();
     this.streamSettings = streamSettings;
     this.cors = new Cors(streamSettings.allowedOrigins());
-    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
-    this.versionJson = LivyJson.render(g -> {
-      g.writeStartObject();
-      g.writeStringField("version", LIVY_API_VERSION);
-      g.writeStringField("sparkgateVersion", SPARKGATE_VERSION);
-      g.writeEndObject();
-    });
+    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors, security);
+    this.versionJson = LivyJson.version(LIVY_API_VERSION, BUILD);
   }
 
   /** Adds routes served beside the API (metrics, health, the UI); call before {@link #router()}. */
@@ -156,12 +184,14 @@ public final class RestApi {
     // Authentication, impersonation and CSRF before any route (the streams' too), also for unknown
     // paths; after CORS, whose preflights carry no credentials.
     router.route().handler(security.handler());
+    router.route().handler(this::checkApiVersion);
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
     router.post("/sessions").handler(body).handler(this::createSession);
     router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx, false))));
     router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx, false))));
     router.delete("/sessions/:id").handler(body).handler(this::deleteSession);
+    router.post("/sessions/:id/stop").handler(body).handler(this::stopSession);
     router.get("/sessions/:id/log").handler(this::log);
     router.get("/sessions/:id/statements").handler(this::listStatements);
     router.post("/sessions/:id/statements").handler(body).handler(this::submitStatement);
@@ -186,6 +216,16 @@ public final class RestApi {
     return router;
   }
 
+  /** Checks a WebSocket handshake; see {@link StreamRoutes#handshake}. For the HTTP server. */
+  public void webSocketHandshake(io.vertx.core.http.ServerWebSocketHandshake handshake) {
+    streams.handshake(handshake);
+  }
+
+  /** Serves an accepted WebSocket; see {@link StreamRoutes#socket}. For the HTTP server. */
+  public void webSocket(io.vertx.core.http.ServerWebSocket socket) {
+    streams.socket(socket);
+  }
+
   /**
    * Loads and initializes the JSON and routing machinery on the calling thread, so that the first
    * request does not pay for class loading on an event loop. Call off the event loops.
@@ -201,7 +241,15 @@ public final class RestApi {
     LivyJson.message("warm");
     io.sparkgate.gateway.session.SessionEventLog.warmUp();
     try {
-      bodies.socketMessage("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}");
+      for (String op : List.of("{\"op\":\"submit\",\"code\":\"1\",\"ref\":\"r\"}",
+          "{\"op\":\"cancel\",\"statement\":1,\"ref\":1}", "{\"op\":\"resume\",\"from\":1}", "{\"op\":\"ping\"}")) {
+        bodies.socketMessage(op);
+      }
+      try {
+        bodies.socketMessage("{\"op\":\"bad\"}");
+      } catch (ApiError expected) {
+        RequestBodies.refOf("{\"ref\":1}");
+      }
       Class.forName(io.sparkgate.gateway.stream.SseSubscriber.class.getName());
       Class.forName(io.sparkgate.gateway.stream.SocketSubscriber.class.getName());
       Class.forName(SessionSocket.class.getName());
@@ -212,6 +260,19 @@ public final class RestApi {
   }
 
   // --- Handlers ---------------------------------------------------------------------------------
+
+  /** 406 for a Livy API version this gateway does not speak, as Livy's ApiVersioningSupport. */
+  private void checkApiVersion(RoutingContext ctx) {
+    String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
+    if (accept != null) {
+      java.util.regex.Matcher m = LIVY_ACCEPT.matcher(accept.strip());
+      if (m.matches() && !m.group(1).equals(LIVY_API_REVISION)) {
+        throw new ApiError(406, "Unsupported Livy API version '" + cut(m.group(1)) + "' in the Accept header;"
+            + " this gateway speaks application/vnd.livy.v" + LIVY_API_REVISION + "+json");
+      }
+    }
+    ctx.next();
+  }
 
   private void listSessions(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
@@ -234,6 +295,16 @@ public final class RestApi {
   private void deleteSession(RoutingContext ctx) {
     InteractiveSession s = session(ctx, true);
     respond(ctx, sessions.delete(s.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
+  }
+
+  /** Livy's stop: the driver is stopped, the session stays listed, 204 once the driver is gone. */
+  private void stopSession(RoutingContext ctx) {
+    InteractiveSession s = session(ctx, true);
+    respond(ctx, sessions.stop(s.id(), "stopped by a client"), v -> {
+      if (!ctx.response().ended()) {
+        ctx.response().setStatusCode(204).end();
+      }
+    });
   }
 
   private void log(RoutingContext ctx) {
@@ -308,8 +379,22 @@ public final class RestApi {
   private void listStatements(RoutingContext ctx) {
     InteractiveSession s = session(ctx, false);
     List<Statement> all = s.statements();
+    String order = ctx.request().getParam("order");
+    if (order != null) {
+      // As Livy: desc lists the newest first, and from counts from the newest.
+      switch (order.strip().toLowerCase(java.util.Locale.ROOT)) {
+        case "desc" -> {
+          List<Statement> reversed = new java.util.ArrayList<>(all);
+          java.util.Collections.reverse(reversed);
+          all = reversed;
+        }
+        case "asc" -> { }
+        default -> throw ApiError.badRequest("order must be asc or desc, not '" + cut(order) + "'");
+      }
+    }
     int from = queryInt(ctx, "from", 0);
-    int size = Math.min(queryInt(ctx, "size", MAX_PAGE), MAX_PAGE);
+    // Livy's default page is every statement kept.
+    int size = Math.min(queryInt(ctx, "size", all.size()), MAX_PAGE);
     ok(ctx, LivyJson.statements(all.size(), page(all, from, size)));
   }
 
@@ -388,6 +473,11 @@ public final class RestApi {
     return all.stream().filter(x -> security.canView(ctx, owner.apply(x))).toList();
   }
 
+  /** The session the path names by id or by name (as Livy), which the caller may read; see below. */
+  private InteractiveSession session(RoutingContext ctx) {
+    return session(ctx, false);
+  }
+
   /**
    * The session named by the path, touched (a client called it); 404 when unknown or not a number,
    * 403 when the caller may not read it (or change it, for {@code modify}).
@@ -407,9 +497,11 @@ public final class RestApi {
   static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
-    Integer id = parseId(raw);
-    if (id != null) {
-      s = sessions.get(id);
+    if (raw != null && !raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      Integer id = parseId(raw);
+      s = id == null ? null : sessions.get(id);
+    } else if (raw != null && !raw.isEmpty()) {
+      s = sessions.get(raw);
     }
     if (s == null) {
       throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
@@ -520,12 +612,13 @@ public final class RestApi {
     }
   }
 
-  private static int status(SessionException.Reason reason) {
+  private int status(SessionException.Reason reason) {
     return switch (reason) {
       case BAD_REQUEST -> 400;
       case NOT_FOUND -> 404;
       case TOO_MANY -> 429;
       case UNAVAILABLE -> 503;
+      case SESSION_LIMIT -> sessionLimitStatus;
       case TIMEOUT -> 504;
     };
   }
@@ -541,19 +634,24 @@ public final class RestApi {
     return s.length() <= 64 ? s : s.substring(0, 64) + "...";
   }
 
-  private static String loadVersion() {
+  /**
+   * The build facts in {@code sparkgate-version.properties} (filtered by Maven): version, user,
+   * revision, branch, date, url; "unknown" for any the build did not fill in.
+   */
+  private static Properties loadBuild() {
+    Properties p = new Properties();
     try (InputStream in = RestApi.class.getResourceAsStream("/sparkgate-version.properties")) {
       if (in != null) {
-        Properties p = new Properties();
         p.load(in);
-        String v = p.getProperty("version");
-        if (v != null && !v.startsWith("$")) {
-          return v;
-        }
       }
     } catch (IOException e) {
       LOG.debug("cannot read the version resource", e);
     }
-    return "unknown";
+    Properties out = new Properties();
+    for (String key : List.of("version", "user", "revision", "branch", "date", "url")) {
+      String v = p.getProperty(key);
+      out.setProperty(key, v == null || v.isBlank() || v.contains("${") ? "unknown" : v.strip());
+    }
+    return out;
   }
 }

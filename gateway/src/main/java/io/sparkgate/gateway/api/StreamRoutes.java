@@ -7,7 +7,10 @@ import io.sparkgate.gateway.session.Statement;
 import io.sparkgate.gateway.stream.SseSubscriber;
 import io.sparkgate.gateway.stream.Subscriber;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
@@ -31,8 +34,17 @@ final class StreamRoutes {
   private final StreamSettings settings;
   private final RequestBodies bodies;
   private final Cors cors;
+  private final io.sparkgate.gateway.auth.Security security;
+  /**
+   * Sockets whose handshake was admitted, by remote address, until the server opens them: what the
+   * handshake decided (why the client may not change the session, or "" when it may). Entries live
+   * from accept() to the socket's opening, on the connection's event loop.
+   */
+  private final java.util.Map<String, String> admitted = new java.util.concurrent.ConcurrentHashMap<>();
 
-  StreamRoutes(Vertx vertx, SessionManager sessions, StreamSettings settings, RequestBodies bodies, Cors cors) {
+  StreamRoutes(Vertx vertx, SessionManager sessions, StreamSettings settings, RequestBodies bodies, Cors cors,
+      io.sparkgate.gateway.auth.Security security) {
+    this.security = security;
     this.vertx = vertx;
     this.sessions = sessions;
     this.settings = settings;
@@ -60,27 +72,85 @@ final class StreamRoutes {
     subscriber.begin(after, () -> ended(s, sid));
   }
 
+  /** A plain GET of the WebSocket's path (a handshake goes to {@link #handshake} instead). */
   private void socket(RoutingContext ctx) {
     InteractiveSession s = RestApi.findSession(sessions, ctx);
-    if (!cors.allowsSocket(ctx.request())) {
-      throw new ApiError(403, "WebSocket from origin " + RestApi.cut(ctx.request().getHeader(HttpHeaders.ORIGIN))
-          + " refused: not in sparkgate.server.cors.allowed-origins");
+    throw new ApiError(400, "GET /sessions/" + s.id() + "/ws is a WebSocket: send an Upgrade: websocket handshake");
+  }
+
+  /**
+   * Checks a WebSocket handshake (the HTTP server hands every one here, not to the router):
+   * {@code /sessions/{id}/ws} of a known session, an allowed Origin, a valid {@code from}. Refused
+   * with 404, 403 or 400 otherwise.
+   */
+  void handshake(ServerWebSocketHandshake h) {
+    Matcher m = SOCKET_PATH.matcher(h.path());
+    InteractiveSession s = m.matches() ? sessions.get(Integer.parseInt(m.group(1))) : null;
+    if (s == null) {
+      h.reject(404);
+    } else if (!cors.allowsSocket(h.headers(), h.isSsl())) {
+      h.reject(403);
+    } else if (socketFrom(h.headers().get("Last-Event-ID"), h.query()) == BAD_FROM) {
+      h.reject(400);
+    } else {
+      // Authentication and access control, as the router's handler does for every other route.
+      security.admitSocket(h, s.owner(), "session " + s.id()).onComplete(ar -> {
+        if (ar.failed()) {
+          h.reject(ar.cause() instanceof ApiError e ? e.status() : 401);
+          return;
+        }
+        s.touch();
+        String key = String.valueOf(h.remoteAddress());
+        admitted.put(key, ar.result() == null ? "" : ar.result());
+        h.accept().onFailure(t -> admitted.remove(key));
+      });
     }
-    String upgrade = ctx.request().getHeader(HttpHeaders.UPGRADE);
-    if (upgrade == null || !upgrade.equalsIgnoreCase("websocket")) {
-      throw new ApiError(400, "GET /sessions/" + s.id() + "/ws is a WebSocket: send an Upgrade: websocket handshake");
+  }
+
+  /**
+   * Serves an accepted WebSocket. Called by the server as the socket opens, before any message is
+   * read, so that no message of the client's is missed.
+   */
+  void socket(ServerWebSocket ws) {
+    Matcher m = SOCKET_PATH.matcher(ws.path());
+    InteractiveSession s = m.matches() ? sessions.get(Integer.parseInt(m.group(1))) : null;
+    if (s == null) {
+      ws.close((short) 1011, "the session is gone");
+      return;
     }
-    Long from = resumeFrom(ctx);
-    // Reading the session was checked by findSession; changing it is checked per message.
-    String changeRefusal = io.sparkgate.gateway.auth.Security.of(ctx).modifyRefusal(ctx, s.owner(), "session " + s.id());
-    ctx.request().toWebSocket().onComplete(ar -> {
-      if (ar.succeeded()) {
-        new SessionSocket(vertx, ar.result(), s, sessions, bodies, settings)
-            .refuseChanges(changeRefusal)
-            .start(from != null ? from : Subscriber.FROM_OLDEST);
+    String changeRefusal = admitted.remove(String.valueOf(ws.remoteAddress()));
+    if (changeRefusal == null) {
+      // Not admitted by handshake(): never served.
+      ws.close((short) 1008, "not admitted");
+      return;
+    }
+    long from = socketFrom(ws.headers().get("Last-Event-ID"), ws.query());
+    new SessionSocket(vertx, ws, s, sessions, bodies, settings)
+        .refuseChanges(changeRefusal.isEmpty() ? null : changeRefusal)
+        .start(from < 0 ? Subscriber.FROM_OLDEST : from);
+  }
+
+  private static final Pattern SOCKET_PATH = Pattern.compile("/sessions/([0-9]{1,9})/ws");
+  private static final long BAD_FROM = -2;
+
+  /** The id to start after (Last-Event-ID, else ?from=), -1 for none, {@link #BAD_FROM} when invalid. */
+  private static long socketFrom(String header, String query) {
+    String raw = header;
+    if (raw == null && query != null) {
+      for (String part : query.split("&")) {
+        if (part.startsWith("from=")) {
+          raw = part.substring(5);
+        }
       }
-      // A failed handshake has been answered by Vert.x.
-    });
+    }
+    if (raw == null) {
+      return -1;
+    }
+    raw = raw.strip();
+    if (raw.isEmpty() || raw.length() > 18 || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return BAD_FROM;
+    }
+    return Long.parseLong(raw);
   }
 
   static boolean ended(InteractiveSession s, int statement) {

@@ -219,42 +219,111 @@ public final class Security {
   }
 
   private void admit(RoutingContext ctx, String user) {
-    if (!access.isAllowed(user)) {
-      LOG.info("User {} is not on the gateway's access lists; refused {} {}", user, ctx.request().method(),
-          cut(ctx.request().path()));
-      ctx.fail(new ApiError(403, "User '" + user + "' is not allowed to use this gateway"));
+    Identity id;
+    try {
+      id = decide(user, ctx.request().getParam(DO_AS), ctx.request().method() + " " + cut(ctx.request().path()));
+    } catch (ApiError e) {
+      ctx.fail(e);
       return;
-    }
-    String effective = user;
-    String doAs = ctx.request().getParam(DO_AS);
-    if (doAs != null) {
-      doAs = doAs.strip();
-      if (doAs.isEmpty() || doAs.length() > 256) {
-        ctx.fail(new ApiError(400, "doAs must name a user"));
-        return;
-      }
-      if (!doAs.equals(user)) {
-        if (!impersonation) {
-          ctx.fail(new ApiError(400, "doAs needs impersonation, which is disabled on this gateway"
-              + " (sparkgate.impersonation.enabled)"));
-          return;
-        }
-        if (!access.canImpersonate(doAs, user)) {
-          LOG.info("User {} may not impersonate {}; refused {} {}", user, cut(doAs), ctx.request().method(),
-              cut(ctx.request().path()));
-          ctx.fail(new ApiError(403, "User '" + user + "' is not allowed to impersonate '" + cut(doAs) + "'"));
-          return;
-        }
-      }
-      effective = doAs;
     }
     if (csrf && changes(ctx.request().method()) && ctx.request().getHeader(CSRF_HEADER) == null) {
       ctx.fail(new ApiError(400, "Missing the " + CSRF_HEADER + " header, which CSRF protection requires on "
           + ctx.request().method() + " requests"));
       return;
     }
-    new Identity(user, effective).store(ctx);
+    id.store(ctx);
     ctx.next();
+  }
+
+  /**
+   * Who a request of {@code user} acts as, given its {@code doAs} (or null): 403 for a user on no
+   * list or one who may not impersonate, 400 for a bad doAs or doAs while impersonation is off.
+   */
+  private Identity decide(String user, String doAs, String what) {
+    if (!access.isAllowed(user)) {
+      LOG.info("User {} is not on the gateway's access lists; refused {}", user, what);
+      throw new ApiError(403, "User '" + user + "' is not allowed to use this gateway");
+    }
+    String effective = user;
+    if (doAs != null) {
+      doAs = doAs.strip();
+      if (doAs.isEmpty() || doAs.length() > 256) {
+        throw new ApiError(400, "doAs must name a user");
+      }
+      if (!doAs.equals(user)) {
+        if (!impersonation) {
+          throw new ApiError(400, "doAs needs impersonation, which is disabled on this gateway"
+              + " (sparkgate.impersonation.enabled)");
+        }
+        if (!access.canImpersonate(doAs, user)) {
+          LOG.info("User {} may not impersonate {}; refused {}", user, cut(doAs), what);
+          throw new ApiError(403, "User '" + user + "' is not allowed to impersonate '" + cut(doAs) + "'");
+        }
+      }
+      effective = doAs;
+    }
+    return new Identity(user, effective);
+  }
+
+  /**
+   * Checks a WebSocket handshake, which the HTTP server hands to the API outside the router:
+   * authentication (401), the access lists and {@code doAs} (403, 400), and read access to what
+   * {@code owner} owns (403). Browsers cannot set headers on a WebSocket: they authenticate with
+   * what the browser sends by itself (Basic, Negotiate).
+   *
+   * @return why the socket may not change it (submit, cancel), or null when it may
+   */
+  public Future<String> admitSocket(io.vertx.core.http.ServerWebSocketHandshake h, String owner, String what) {
+    String doAs = queryParam(h.query(), DO_AS);
+    String where = "WebSocket " + cut(h.path());
+    Future<String> user;
+    if (authenticator == null) {
+      user = Future.succeededFuture(null);
+    } else {
+      String authorization = h.headers().get(HttpHeaders.AUTHORIZATION);
+      if (authorization == null || authorization.isBlank()) {
+        return Future.failedFuture(new ApiError(401, "Authentication required"));
+      }
+      try {
+        user = authenticator.authenticate(null, authorization).map(Authenticator.Authenticated::user);
+      } catch (AuthenticationException e) {
+        user = Future.failedFuture(e);
+      }
+    }
+    return user.transform(ar -> {
+      if (ar.failed()) {
+        String why = ar.cause() instanceof AuthenticationException ? ar.cause().getMessage() : "Authentication failed";
+        LOG.info("Authentication of {} from {} refused: {}", where, h.remoteAddress(), why);
+        return Future.failedFuture(new ApiError(401, why));
+      }
+      try {
+        Identity id = decide(ar.result(), doAs, where);
+        if (!access.canView(owner, id.effectiveUser())) {
+          throw new ApiError(403, "User '" + id.effectiveUser() + "' is not allowed to read " + what);
+        }
+        return Future.succeededFuture(access.canModify(owner, id.effectiveUser()) ? null
+            : "User '" + id.effectiveUser() + "' is not allowed to change " + what);
+      } catch (ApiError e) {
+        return Future.failedFuture(e);
+      }
+    });
+  }
+
+  private static String queryParam(String query, String name) {
+    if (query == null) {
+      return null;
+    }
+    String found = null;
+    for (String part : query.split("&")) {
+      if (part.startsWith(name + "=")) {
+        try {
+          found = java.net.URLDecoder.decode(part.substring(name.length() + 1), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+          found = ""; // Malformed: refused as naming no user.
+        }
+      }
+    }
+    return found;
   }
 
   private static boolean changes(HttpMethod m) {

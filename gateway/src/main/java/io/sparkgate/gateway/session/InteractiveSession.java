@@ -74,6 +74,7 @@ public final class InteractiveSession {
   /** Whether a task that publishes new log lines is on its way to the context. */
   private final AtomicBoolean logPending = new AtomicBoolean();
 
+  private final long createdAt;
   private volatile SessionStatus status;
   private volatile long lastTouched;
   private volatile long lastActivity;
@@ -125,6 +126,7 @@ public final class InteractiveSession {
     this.statements = new SessionStatements(settings.retainedStatements(), events, views.statement(),
         observer::statementEnded);
     long now = System.currentTimeMillis();
+    this.createdAt = now;
     this.lastTouched = now;
     this.lastActivity = now;
     this.status = new SessionStatus(SessionState.NOT_STARTED, null, null, null);
@@ -201,6 +203,11 @@ public final class InteractiveSession {
   /** Records that a client called the session (any REST call on it); see heartbeatTimeoutInSecond. */
   public void touch() {
     lastTouched = System.currentTimeMillis();
+  }
+
+  /** Epoch millis when the session was created; its ttl counts from here. */
+  public long createdAt() {
+    return createdAt;
   }
 
   /** Epoch millis of the last client call on the session. */
@@ -301,8 +308,9 @@ public final class InteractiveSession {
     note("The driver exited with code " + code + ".");
     SessionState state = status.state();
     if (state == SessionState.SHUTTING_DOWN) {
-      finish(code == 0 ? SessionState.SUCCESS : killedByGateway ? SessionState.KILLED : SessionState.DEAD,
-          "the session was stopped");
+      // As Livy's InteractiveSession: a stopped session is dead whatever its driver's exit (Livy
+      // keeps success and killed for batches).
+      finish(SessionState.DEAD, "the session was stopped");
     } else if (!state.isFinished()) {
       LOG.warn("Session {}: driver exited with code {} while the session was {}", id, code, state);
       finish(everIdle ? SessionState.DEAD : SessionState.ERROR, "the driver exited (code " + code + ")");

@@ -58,7 +58,9 @@ public final class SessionEventLog {
   private long bytes;
   private long nextId;
   private boolean notifying;
-  private final List<Listener> removedWhileNotifying = new ArrayList<>();
+  /** Listeners that left during a notification; removed together after it (a set: many leave at once). */
+  private final java.util.Set<Listener> removedWhileNotifying =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
   /**
    * @param context the owner's context: appends, subscriptions and listener calls happen there
@@ -129,7 +131,7 @@ public final class SessionEventLog {
     } finally {
       notifying = false;
       if (!removedWhileNotifying.isEmpty()) {
-        listeners.removeAll(removedWhileNotifying);
+        listeners.removeIf(removedWhileNotifying::contains);
         removedWhileNotifying.clear();
       }
     }

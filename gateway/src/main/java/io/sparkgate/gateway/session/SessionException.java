@@ -18,6 +18,11 @@ public final class SessionException extends RuntimeException {
     TOO_MANY,
     /** The gateway or the session cannot take it now (503). */
     UNAVAILABLE,
+    /**
+     * The most sessions the gateway runs at once are alive; the status is configured
+     * ({@code sparkgate.session.limit-status}: Livy's 400 by default).
+     */
+    SESSION_LIMIT,
     /** The driver did not answer in time (504). */
     TIMEOUT
   }

@@ -9,7 +9,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -50,10 +49,12 @@ public final class SessionManager {
   /** The listed sessions by id, republished whole on every change (rare next to reads). */
   private volatile List<InteractiveSession> ordered = List.of();
 
+  /** Lock-free lookup by name; changed on the context only. */
+  private final Map<String, InteractiveSession> byName = new ConcurrentHashMap<>();
+
   // Context only.
-  private final Map<String, InteractiveSession> byName = new HashMap<>();
-  /** Deleted sessions whose driver has not exited yet: they still count against the limit. */
-  private final Set<InteractiveSession> stopping = new HashSet<>();
+  /** Deleted sessions: listed (shutting_down) until their driver is gone, then forgotten. */
+  private final Set<InteractiveSession> deleting = new HashSet<>();
   private int nextId;
   private volatile CreationLimits limits = CreationLimits.NONE;
   private long sweepTimer = -1;
@@ -104,6 +105,11 @@ public final class SessionManager {
   /** Session {@code id}, or null. */
   public InteractiveSession get(int id) {
     return byId.get(id);
+  }
+
+  /** The listed session named {@code name}, or null. */
+  public InteractiveSession get(String name) {
+    return byName.get(name);
   }
 
   /** The sessions listed now, by id. */
@@ -178,14 +184,15 @@ public final class SessionManager {
       if (closed) {
         throw new SessionException(SessionException.Reason.UNAVAILABLE, "The gateway is shutting down");
       }
-      int alive = stopping.size();
+      // Deleted sessions stay listed (shutting_down) until their driver is gone: they count.
+      int alive = 0;
       for (InteractiveSession s : byId.values()) {
         if (!s.state().isFinished()) {
           alive++;
         }
       }
       if (alive >= settings.maxSessions()) {
-        throw new SessionException(SessionException.Reason.UNAVAILABLE, "Rejected: " + alive
+        throw new SessionException(SessionException.Reason.SESSION_LIMIT, "Rejected: " + alive
             + " sessions are alive, the most this gateway runs at once; delete one or retry later");
       }
       limits.check(owner, byId.values());
@@ -217,8 +224,9 @@ public final class SessionManager {
   }
 
   /**
-   * Deletes session {@code id}: it is no longer listed, and its driver is told to stop (killed
-   * after the stop grace). Answers at once; the driver ends in the background.
+   * Deletes session {@code id}: its driver is told to stop (killed after the stop grace); the
+   * session stays listed as {@code shutting_down} until the driver is gone, and is then forgotten
+   * (as Livy's SessionManager.delete). Answers at once; the driver ends in the background.
    *
    * @return fails with SessionException NOT_FOUND for an unknown id
    */
@@ -230,6 +238,22 @@ public final class SessionManager {
       }
       remove(s, reason);
       return null;
+    });
+  }
+
+  /**
+   * Stops session {@code id} as Livy's {@code POST /sessions/{id}/stop}: its driver is told to
+   * stop, and the session stays listed in its final state ({@code dead}) for the state-retain time.
+   *
+   * @return completes when the driver is gone; fails with SessionException NOT_FOUND for an unknown id
+   */
+  public Future<Void> stop(int id, String reason) {
+    return callAsync(() -> {
+      InteractiveSession s = byId.get(id);
+      if (s == null) {
+        throw SessionException.notFound("Session '" + id + "' not found.");
+      }
+      return callOn(s.context(), () -> s.stop(reason));
     });
   }
 
@@ -256,15 +280,24 @@ public final class SessionManager {
     return callOn(session.context(), () -> session.complete(code, kind, cursor));
   }
 
+  /** Stops {@code s} and forgets it once its driver is gone; it is listed until then. */
   private void remove(InteractiveSession s, String reason) {
-    byId.remove(s.id());
-    if (s.name() != null) {
-      byName.remove(s.name(), s);
+    if (!deleting.add(s)) {
+      return;
     }
-    republish();
-    stopping.add(s);
-    // Stopping happens on the session's context; the bookkeeping here, once it is done.
-    s.context().runOnContext(v -> s.stop(reason).onComplete(ar -> context.runOnContext(w -> stopping.remove(s))));
+    // Stopping happens on the session's context; forgetting it here, once its driver is gone.
+    s.context().runOnContext(v -> s.stop(reason).onComplete(ar -> context.runOnContext(w -> forget(s))));
+  }
+
+  /** Manager's context only. */
+  private void forget(InteractiveSession s) {
+    deleting.remove(s);
+    if (byId.remove(s.id(), s)) {
+      if (s.name() != null) {
+        byName.remove(s.name(), s);
+      }
+      republish();
+    }
   }
 
   /**
@@ -283,7 +316,7 @@ public final class SessionManager {
         remove(s, "the gateway is shutting down");
       }
       List<Future<Void>> waiting = new ArrayList<>();
-      for (InteractiveSession s : stopping) {
+      for (InteractiveSession s : deleting) {
         waiting.add(s.terminated()); // Completed on the session's context; read only here.
       }
       return Future.join(waiting).mapEmpty();
@@ -304,6 +337,13 @@ public final class SessionManager {
     }
   }
 
+  /**
+   * One session's timeouts, as Livy 0.9's SessionManager.collectGarbage and SessionHeartbeatWatchdog:
+   * an ended session is forgotten after the state-retain time; a live one is stopped (and then
+   * forgotten) when no client called it for its heartbeatTimeoutInSecond, and, when the timeout
+   * check is on (and the session is not busy, unless busy sessions are checked too), when it ran no
+   * statement for its idleTimeout (else the gateway's idle timeout) or has lived longer than its ttl.
+   */
   private void sweep(InteractiveSession s, long now, long retain, long idle) {
     SessionState state = s.state();
     if (state.isFinished()) {
@@ -313,13 +353,28 @@ public final class SessionManager {
       }
       return;
     }
+    if (state == SessionState.SHUTTING_DOWN) {
+      return;
+    }
     int heartbeat = s.request().heartbeatTimeoutSeconds();
     if (heartbeat > 0 && now - s.lastTouched() > heartbeat * 1000L) {
       LOG.info("Session {}: no client call for {} s (heartbeatTimeoutInSecond); stopping it", s.id(), heartbeat);
       remove(s, "no client called it for " + heartbeat + "s (heartbeatTimeoutInSecond)");
-    } else if (idle > 0 && state != SessionState.BUSY && now - s.lastActivity() > idle) {
+      return;
+    }
+    if (!settings.timeoutCheck() || (state == SessionState.BUSY && settings.timeoutCheckSkipBusy())) {
+      return;
+    }
+    SessionTimeout own = s.request().idleTimeout();
+    long idleLimit = own != null ? own.duration().toMillis() : idle;
+    SessionTimeout ttl = s.request().ttl();
+    if (idleLimit > 0 && now - s.lastActivity() > idleLimit) {
       LOG.info("Session {}: idle for {} ms; stopping it", s.id(), now - s.lastActivity());
-      remove(s, "idle for longer than " + settings.idleTimeout().toSeconds() + "s");
+      remove(s, "idle for longer than " + (own != null ? own.text() + " (idleTimeout)"
+          : settings.idleTimeout().toSeconds() + "s"));
+    } else if (ttl != null && now - s.createdAt() > ttl.duration().toMillis()) {
+      LOG.info("Session {}: older than its ttl {}; stopping it", s.id(), ttl.text());
+      remove(s, "its ttl of " + ttl.text() + " is over");
     }
   }
 

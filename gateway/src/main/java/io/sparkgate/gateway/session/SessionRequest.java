@@ -9,9 +9,15 @@ import java.util.Objects;
  * @param name a unique name, or null
  * @param kind the default kind of its statements, or null for a shared session
  * @param heartbeatTimeoutSeconds stop the session when no client called it for this long; 0 never
- * @param app what the Spark application is asked for
+ * @param ttl stop the session this long after it was created (Livy 0.9's {@code ttl}), or null
+ * @param idleTimeout stop the session when it ran no statement for this long, in place of the
+ *     gateway's idle timeout (Livy 0.9's {@code idleTimeout}), or null
+ * @param app what the Spark application is launched with (its files resolved)
+ * @param requested the application fields as the client wrote them, shown back in the session's
+ *     JSON as Livy does; null when the same as {@code app}
  */
-public record SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds, SparkAppRequest app) {
+public record SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds, SessionTimeout ttl,
+    SessionTimeout idleTimeout, SparkAppRequest app, SparkAppRequest requested) {
   public SessionRequest {
     if (heartbeatTimeoutSeconds < 0) {
       throw new IllegalArgumentException("heartbeatTimeoutSeconds must not be negative");
@@ -19,8 +25,24 @@ public record SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds
     Objects.requireNonNull(app, "app");
   }
 
-  /** This request with {@code app} instead (e.g. the proxy user access control settled). */
-  public SessionRequest withApp(SparkAppRequest app) {
-    return new SessionRequest(name, kind, heartbeatTimeoutSeconds, app);
+  /** A request as the client wrote it. */
+  public SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds, SessionTimeout ttl,
+      SessionTimeout idleTimeout, SparkAppRequest app) {
+    this(name, kind, heartbeatTimeoutSeconds, ttl, idleTimeout, app, null);
+  }
+
+  /** A request without ttl or idleTimeout. */
+  public SessionRequest(String name, Kind kind, int heartbeatTimeoutSeconds, SparkAppRequest app) {
+    this(name, kind, heartbeatTimeoutSeconds, null, null, app);
+  }
+
+  /** This request launched with {@code resolved} (its files resolved), showing what was asked. */
+  public SessionRequest withApp(SparkAppRequest resolved) {
+    return new SessionRequest(name, kind, heartbeatTimeoutSeconds, ttl, idleTimeout, resolved, shown());
+  }
+
+  /** The application fields as the client wrote them. */
+  public SparkAppRequest shown() {
+    return requested != null ? requested : app;
   }
 }

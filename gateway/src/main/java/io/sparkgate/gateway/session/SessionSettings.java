@@ -10,6 +10,8 @@ import java.util.Objects;
  *
  * @param agentHost the address agents dial
  * @param agentPort the port agents dial (the bound one, never 0)
+ * @param timeoutCheck whether the idle timeout and each session's ttl and idleTimeout are applied
+ * @param timeoutCheckSkipBusy whether busy sessions are spared them
  * @param eventLogEvents events kept in each session's event log
  * @param eventLogBytes bytes kept in each session's event log
  */
@@ -20,6 +22,8 @@ public record SessionSettings(
     int maxSessions,
     Duration startTimeout,
     Duration idleTimeout,
+    boolean timeoutCheck,
+    boolean timeoutCheckSkipBusy,
     Duration stateRetain,
     Duration stopGrace,
     Duration sweepInterval,
@@ -53,6 +57,8 @@ public record SessionSettings(
         config.get(GatewayConfig.SESSION_MAX),
         config.get(GatewayConfig.SESSION_START_TIMEOUT),
         config.get(GatewayConfig.SESSION_IDLE_TIMEOUT),
+        config.get(GatewayConfig.SESSION_TIMEOUT_CHECK),
+        config.get(GatewayConfig.SESSION_TIMEOUT_CHECK_SKIP_BUSY),
         config.get(GatewayConfig.SESSION_STATE_RETAIN),
         config.get(GatewayConfig.SESSION_STOP_GRACE),
         config.get(GatewayConfig.SESSION_SWEEP_INTERVAL),

@@ -143,9 +143,14 @@ final class SessionStatements {
       s = s.running(now); // The start event was lost to a cut connection; the result says it ran.
     }
     Statement ended;
-    if (s.state() == StatementState.CANCELLING || r.status() == Event.Status.CANCELLED) {
-      // As Livy: once cancelling, the statement ends cancelled whatever the code did.
+    if (r.status() == Event.Status.CANCELLED) {
       ended = s.ended(StatementState.CANCELLED, null, now);
+    } else if (s.state() == StatementState.CANCELLING) {
+      // As Livy: once cancelling, the statement ends cancelled; but its code finished before the
+      // cancel took hold, so its output is kept, as Livy's REPL keeps it.
+      ended = s.ended(StatementState.CANCELLED, r.status() == Event.Status.OK
+          ? new StatementOutput.Ok(s.id(), checkedData(r.dataJson()))
+          : new StatementOutput.Error(s.id(), r.ename(), r.evalue(), r.traceback()), now, r.executionMicros());
     } else if (r.status() == Event.Status.OK) {
       ended = s.ended(StatementState.AVAILABLE, new StatementOutput.Ok(s.id(), checkedData(r.dataJson())), now,
           r.executionMicros());

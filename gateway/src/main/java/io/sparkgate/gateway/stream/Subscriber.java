@@ -44,11 +44,8 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     }
   }
 
-  /** A reset, queued in line with the events: older events than asked for are gone. */
-  private record ResetMark(long oldestId) {}
-
-  /** The end of a statement stream whose last event is no longer kept. */
-  private static final Object END = new Object();
+  /** Events read from the log per page of a backlog. */
+  private static final int PAGE = 64;
 
   /** A statement event that answers a client's submit: sent with the client's reference. */
   private record Answer(SessionEvent event, String refJson) {}
@@ -70,6 +67,12 @@ public abstract class Subscriber implements SessionEventLog.Listener {
 
   // Session's context only.
   private String nextRef;
+
+  // Set on the session's context by begin, before the first drain is scheduled.
+  private volatile long resetOldest = -1;
+  private volatile long backlogAfter;
+  private volatile long backlogEnd;
+  private volatile boolean endAfterBacklog;
 
   // Connection's context only.
   private long lastSentId;
@@ -106,9 +109,11 @@ public abstract class Subscriber implements SessionEventLog.Listener {
   }
 
   /**
-   * Starts delivery (connection's context; once): on the session's context, queues the kept events after {@code afterId} (a
-   * {@code reset} first when some of them are gone) and subscribes for the later ones, with no gap
-   * and no repeat between the two.
+   * Starts delivery (connection's context; once). On the session's context it notes where the
+   * kept events after {@code afterId} end (the backlog, which the connection then reads from the log
+   * page by page as fast as the client takes it, so a long backlog is never copied or queued) and
+   * subscribes for the later ones: no gap and no repeat between the two. A {@code reset} goes first
+   * when some of the events asked for are gone.
    *
    * @param afterId the id the client has (0 for everything), or {@link #FROM_OLDEST}
    * @param statementEnded for a statement stream: whether the statement has ended (read on the
@@ -125,33 +130,28 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       List<SessionEvent> backlog;
       if (read instanceof SessionEventLog.Reset reset) {
         backlog = reset.events();
+        after = reset.oldestId() - 1;
         // A statement's events are all kept when its first one is: then nothing of it was missed.
         boolean missed = statement == SessionEvent.NO_STATEMENT || backlog.stream()
             .noneMatch(e -> e.of(statement) && e.mark() == SessionEvent.Mark.FIRST);
         if (missed) {
-          offer(new ResetMark(reset.oldestId()), 64);
+          resetOldest = reset.oldestId();
         }
       } else {
         backlog = ((SessionEventLog.Events) read).events();
       }
       boolean sawLast = false;
       for (SessionEvent e : backlog) {
-        if (matches(e)) {
-          sawLast |= e.mark() == SessionEvent.Mark.LAST;
-          offer(e, e.size());
-        }
+        sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
       }
-      if (overflowed) {
-        return;
-      }
+      backlogAfter = after;
+      backlogEnd = backlog.isEmpty() ? after : backlog.get(backlog.size() - 1).id();
       if (statement != SessionEvent.NO_STATEMENT && !sawLast && statementEnded.getAsBoolean()) {
-        offer(END, 0); // Its last event is gone: nothing more will come.
-        return;
-      }
-      if (!sawLast) {
+        endAfterBacklog = true; // Its last event is gone: nothing more will come.
+      } else if (!sawLast) {
         log.subscribe(this);
       }
-      scheduleDrain(); // Also when nothing is queued: the transport opens.
+      scheduleDrain(); // Also when nothing is to be sent: the transport opens.
     });
   }
 
@@ -192,7 +192,9 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     if (overflowed) {
       return;
     }
-    if (queuedEvents.get() >= limits.maxEvents() || queuedBytes.get() + size > limits.maxBytes()) {
+    int waiting = queuedEvents.get();
+    // One event bigger than the byte bound still goes through an empty queue.
+    if (waiting >= limits.maxEvents() || (waiting > 0 && queuedBytes.get() + size > limits.maxBytes())) {
       overflowed = true;
       log.unsubscribe(this);
     } else {
@@ -216,51 +218,81 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       return;
     }
     if (overflowed) {
-      queue.clear();
-      ended = true;
-      writeOverflow(lastSentId);
-      endTransport();
+      cutOff();
       return;
     }
+    if (resetOldest >= 0) {
+      writeReset(resetOldest);
+      resetOldest = -1;
+    }
     List<SessionEvent> batch = new java.util.ArrayList<>();
+    // First the backlog, from the log itself.
+    while (backlogAfter < backlogEnd && !transportFull()) {
+      SessionEventLog.Read read = log.readAfter(backlogAfter);
+      if (read instanceof SessionEventLog.Reset) {
+        overflowed = true; // The client read so slowly that the log dropped what it had yet to read.
+        log.context().runOnContext(v -> log.unsubscribe(this));
+        cutOff();
+        return;
+      }
+      List<SessionEvent> page = ((SessionEventLog.Events) read).events();
+      for (int i = 0; i < page.size() && i < PAGE; i++) {
+        SessionEvent e = page.get(i);
+        if (e.id() > backlogEnd) {
+          break;
+        }
+        backlogAfter = e.id();
+        if (matches(e)) {
+          batch.add(e);
+          if (statement != SessionEvent.NO_STATEMENT && e.mark() == SessionEvent.Mark.LAST) {
+            flush(batch);
+            finish();
+            return;
+          }
+        }
+      }
+      flush(batch);
+    }
+    if (backlogAfter < backlogEnd) {
+      waitForRoom();
+      return;
+    }
+    if (endAfterBacklog) {
+      finish();
+      return;
+    }
+    // Then what arrived live.
     Object item;
-    boolean end = false;
     while (!transportFull() && (item = queue.poll()) != null) {
+      queuedEvents.decrementAndGet();
       if (item instanceof SessionEvent e) {
-        queuedEvents.decrementAndGet();
         queuedBytes.addAndGet(-e.size());
         batch.add(e);
         if (statement != SessionEvent.NO_STATEMENT && e.mark() == SessionEvent.Mark.LAST) {
-          end = true;
-          break;
+          flush(batch);
+          finish();
+          return;
         }
-        if (batch.size() >= 64) {
+        if (batch.size() >= PAGE) {
           flush(batch);
         }
-      } else {
-        queuedEvents.decrementAndGet();
+      } else if (item instanceof Answer a) {
         flush(batch);
-        if (item instanceof ResetMark r) {
-          queuedBytes.addAndGet(-64);
-          writeReset(r.oldestId());
-        } else if (item instanceof Answer a) {
-          queuedBytes.addAndGet(-a.event().size());
-          writeAnswer(a.event(), a.refJson());
-          lastSentId = a.event().id();
-        } else if (item == END) {
-          end = true;
-          break;
-        }
+        queuedBytes.addAndGet(-a.event().size());
+        writeAnswer(a.event(), a.refJson());
+        lastSentId = a.event().id();
       }
     }
     flush(batch);
-    if (end) {
-      ended = true;
-      endTransport();
-      return;
-    }
     afterDrain();
-    if (!queue.isEmpty() && !waitingForDrain) {
+    if (!queue.isEmpty()) {
+      waitForRoom();
+    }
+  }
+
+  private void waitForRoom() {
+    afterDrain();
+    if (!waitingForDrain) {
       // The connection is full: continue once it has written enough.
       waitingForDrain = true;
       onTransportDrained(() -> {
@@ -268,6 +300,18 @@ public abstract class Subscriber implements SessionEventLog.Listener {
         drain();
       });
     }
+  }
+
+  private void cutOff() {
+    queue.clear();
+    ended = true;
+    writeOverflow(lastSentId);
+    endTransport();
+  }
+
+  private void finish() {
+    ended = true;
+    endTransport();
   }
 
   private void flush(List<SessionEvent> batch) {

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The gateway-wide timeouts: idle sessions are stopped (busy ones are not), ended sessions stay
- * listed for the retain time, and the session limit answers 503.
+ * listed for the retain time, and the session limit answers Livy's 400.
  */
 class IdleTimeoutTest extends GatewayTestBase {
 
@@ -60,13 +60,13 @@ class IdleTimeoutTest extends GatewayTestBase {
   }
 
   @Test
-  void theSessionLimitAnswers503() {
+  void theSessionLimitAnswersLivys400() {
     awaitTrue("earlier sessions to be gone", () -> get("/sessions").json().getInteger("total") == 0);
     for (int i = 0; i < 3; i++) {
       createSession("{\"kind\":\"sql\"}");
     }
     Response r = post("/sessions", "{\"kind\":\"sql\"}");
-    assertEquals(503, r.status(), r.body());
+    assertEquals(400, r.status(), r.body());
     assertTrue(r.msg().startsWith("Rejected: 3 sessions are alive"), r.body());
   }
 }

@@ -75,8 +75,9 @@ class LaunchTest extends GatewayTestBase {
     long parent = pidAfter(id, "pid ").orElseThrow();
     assertFalse(gone(child));
     assertEquals(new JsonObject().put("msg", "deleted"), delete("/sessions/" + id).json());
-    assertEquals(404, get("/sessions/" + id).status());
     awaitTrue("the driver and its child to be killed", () -> gone(parent) && gone(child));
+    // Listed until its driver was gone, as Livy; then forgotten.
+    awaitTrue("the session to be forgotten", () -> get("/sessions/" + id).status() == 404);
   }
 
   @Test

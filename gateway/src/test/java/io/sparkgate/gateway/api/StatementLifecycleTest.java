@@ -184,12 +184,17 @@ class StatementLifecycleTest extends GatewayTestBase {
     link.emit(Event.StatementResult.cancelled(0));
     assertEquals("cancelled", statement(id, 0).getString("state"));
 
-    // As Livy: a statement being cancelled ends cancelled even if its code finished first.
+    // As Livy: a statement being cancelled ends cancelled even if its code finished first, and
+    // keeps the output its code produced before the cancel took hold.
     assertEquals(200, post("/sessions/" + id + "/statements/1/cancel", null).status());
     link.emit(Event.StatementResult.ok(1, "{\"text/plain\":\"done\"}", false));
     JsonObject s = statement(id, 1);
     assertEquals("cancelled", s.getString("state"));
     assertEquals(1.0, s.getDouble("progress"));
+    assertEquals(new JsonObject().put("status", "ok").put("execution_count", 1)
+        .put("data", new JsonObject().put("text/plain", "done")), s.getJsonObject("output"));
+    // A statement the driver reports cancelled has no output.
+    assertNull(statement(id, 0).getValue("output"));
     // Cancelling what already ended is harmless.
     assertEquals(200, post("/sessions/" + id + "/statements/1/cancel", null).status());
     assertEquals(List.of(new Command.Cancel(0), new Command.Cancel(1)), link.sent.subList(2, 4));

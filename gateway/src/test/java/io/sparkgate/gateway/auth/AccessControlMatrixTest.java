@@ -46,6 +46,11 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
       new Caller("eve", "", false, false, 403));              // on no list at all
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", basic("sam", "sam-pw"));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     Map<String, String> passwords = new LinkedHashMap<>();
     USERS.forEach(u -> passwords.put(u, u + "-pw"));

@@ -14,6 +14,11 @@ import org.junit.jupiter.api.Test;
 class BasicAuthTest extends SecureGatewayTestBase {
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", basic("alice", "wonder land"));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     var file = htpasswd(tempDir("sparkgate-basic"), Map.of("alice", "wonder land", "bob", "builder"));
     return Map.of("sparkgate.auth.type", "basic", "sparkgate.auth.basic.htpasswd-file", file.toString(),

@@ -29,6 +29,11 @@ import org.junit.jupiter.api.Test;
 class CreationLimitTest extends SecureGatewayTestBase {
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", basic("alice", "alice-pw"));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     var file = htpasswd(tempDir("sparkgate-limits"), Map.of("burst", "burst-pw", "alice", "alice-pw"));
     return Map.of("sparkgate.auth.type", "basic", "sparkgate.auth.basic.htpasswd-file", file.toString(),

@@ -14,6 +14,11 @@ import org.junit.jupiter.api.Test;
 class CsrfTest extends SecureGatewayTestBase {
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("X-Requested-By", "warm-up");
+  }
+
+  @Override
   protected Map<String, String> settings() {
     return Map.of("livy.server.csrf-protection.enabled", "true");
   }

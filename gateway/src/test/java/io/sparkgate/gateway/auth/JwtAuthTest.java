@@ -35,6 +35,12 @@ class JwtAuthTest extends SecureGatewayTestBase {
   private JWTAuth impostor;
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", "Bearer " + token(signer(PROVIDER), "warm-up", "https://idp.example.com", "sparkgate",
+        inAnHour()));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     Path dir = tempDir("sparkgate-jwt");
     Path key;

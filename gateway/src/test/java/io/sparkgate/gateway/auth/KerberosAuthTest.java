@@ -61,6 +61,11 @@ class KerberosAuthTest extends SecureGatewayTestBase {
   private Path krb5conf;
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", uncheck(this::alice));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     dir = tempDir("sparkgate-kdc");
     try {

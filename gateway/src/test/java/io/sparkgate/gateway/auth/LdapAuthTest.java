@@ -21,6 +21,11 @@ class LdapAuthTest extends SecureGatewayTestBase {
   private InMemoryDirectoryServer ldap;
 
   @Override
+  protected Map<String, String> warmUpHeaders() {
+    return Map.of("Authorization", basic("dave", "s3cret-dave"));
+  }
+
+  @Override
   protected Map<String, String> settings() {
     try {
       InMemoryDirectoryServerConfig c = new InMemoryDirectoryServerConfig("dc=example,dc=com");

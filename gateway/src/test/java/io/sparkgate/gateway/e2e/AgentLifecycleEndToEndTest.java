@@ -37,6 +37,10 @@ class AgentLifecycleEndToEndTest extends EndToEndTestBase {
     JsonObject s = RealSparkGateway.await("the session to see its driver gone", Duration.ofSeconds(30),
         () -> gw.get("/sessions/" + session).json(), j -> j.getString("state").equals("dead"));
     assertEquals("dead", s.getString("state"));
+    // As Livy: a session that ended by itself stays listed, by id and name, in its final state.
+    assertTrue(gw.get("/sessions").json().getJsonArray("sessions").stream().map(JsonObject.class::cast)
+        .anyMatch(j -> j.getInteger("id") == session && j.getString("state").equals("dead")));
+    assertEquals("dead", gw.get("/sessions/e2e-orphan/state").json().getString("state"));
   }
 
   private static Optional<ProcessHandle> driverProcess(int session) {

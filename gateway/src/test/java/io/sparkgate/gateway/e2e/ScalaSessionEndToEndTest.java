@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
+import io.sparkgate.gateway.testing.LivyShapes;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
@@ -157,15 +158,43 @@ class ScalaSessionEndToEndTest extends EndToEndTestBase {
   }
 
   @Test
+  @Order(8)
+  void aRealSessionAndItsStatementsHaveLivysShapesByIdOrName() {
+    LivyShapes.assertShape(LivyShapes.SESSION, gw.get("/sessions/e2e-scala").response().body(),
+        LivyShapes.SESSION_NULLABLE);
+    JsonObject s = gw.get("/sessions/e2e-scala").json();
+    assertEquals(session, s.getInteger("id"));
+    assertEquals(new JsonObject().put("spark.ui.enabled", "false"), s.getJsonObject("conf"));
+    String listing = gw.get("/sessions/e2e-scala/statements?order=desc").response().body();
+    LivyShapes.assertList(listing, List.of("total_statements", "statements"), "statements", LivyShapes.STATEMENT,
+        LivyShapes.STATEMENT_NULLABLE);
+    JsonArray newestFirst = new JsonObject(listing).getJsonArray("statements");
+    assertTrue(newestFirst.size() >= 2, listing);
+    for (int i = 1; i < newestFirst.size(); i++) {
+      assertTrue(newestFirst.getJsonObject(i - 1).getInteger("id") > newestFirst.getJsonObject(i).getInteger("id"),
+          listing);
+    }
+    LivyShapes.assertShape(LivyShapes.LOG, gw.get("/sessions/e2e-scala/log?size=5").response().body(),
+        java.util.Set.of());
+    LivyShapes.assertShape(LivyShapes.VERSION, gw.get("/version").response().body(), java.util.Set.of(),
+        "sparkgateVersion");
+  }
+
+  @Test
   @Order(100)
   void deleteEndsTheDriverProcess() {
     assertTrue(driverProcess().isPresent(), "a driver process for session " + session);
     RealSparkGateway.Answer deleted = gw.delete("/sessions/" + session);
     assertEquals(200, deleted.status(), deleted.response().body());
     assertEquals(new JsonObject().put("msg", "deleted"), deleted.json());
-    assertEquals(404, gw.get("/sessions/" + session).status());
+    // As Livy: listed shutting_down while the driver stops (by its name too), then forgotten.
+    RealSparkGateway.Answer during = gw.get("/sessions/e2e-scala");
+    assertTrue(during.status() == 404 || during.json().getString("state").equals("shutting_down"),
+        during.response().body());
     RealSparkGateway.await("the driver process to exit", Duration.ofSeconds(30), this::driverProcess,
         Optional::isEmpty);
+    RealSparkGateway.await("the session to be forgotten", Duration.ofSeconds(30),
+        () -> gw.get("/sessions/" + session).status(), status -> status == 404);
   }
 
   /** The driver JVM of this class's session, found as a user would, by its command line. */
