@@ -61,6 +61,8 @@ public final class DevYarn implements AutoCloseable {
       // Small containers: a Spark driver or executor asks for 1 GiB plus overhead.
       yconf.setInt(YarnConfiguration.RM_SCHEDULER_MINIMUM_ALLOCATION_MB, 128);
       yconf.setInt(YarnConfiguration.NM_PMEM_MB, 12 * 1024);
+      // MiniYARNCluster sizes its NodeManagers from its own key (4 GiB by default), not the above.
+      yconf.setInt(YarnConfiguration.YARN_MINICLUSTER_NM_PMEM_MB, 12 * 1024);
       yconf.setInt(YarnConfiguration.NM_VCORES, 8);
       yconf.setBoolean(YarnConfiguration.NM_PMEM_CHECK_ENABLED, false);
       yconf.setBoolean(YarnConfiguration.NM_VMEM_CHECK_ENABLED, false);
@@ -162,6 +164,47 @@ public final class DevYarn implements AutoCloseable {
         dfs.shutdown();
       }
     }
+  }
+
+  /**
+   * Starts the dev YARN in a child JVM ({@link #main} with this JVM's classpath), waits for it to be
+   * ready and returns it; {@link Process#destroy()} stops it (its shutdown hook closes the cluster).
+   * Tests run it this way so that the cluster's garbage collections do not pause the gateway under
+   * test.
+   *
+   * @param dir where its data, its conf dir ({@code dir/conf}) and its log ({@code dir/dev-yarn.log}) go
+   */
+  public static Process startProcess(Path dir, Path sparkHome, java.time.Duration timeout) throws IOException {
+    Files.createDirectories(dir);
+    Files.deleteIfExists(dir.resolve("ready"));
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx768m", "-cp",
+        System.getProperty("java.class.path"), DevYarn.class.getName(), dir.toString()));
+    if (sparkHome != null) {
+      cmd.add(sparkHome.toString());
+    }
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("dev-yarn.log").toFile()).start();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (!Files.exists(dir.resolve("ready"))) {
+        if (!p.isAlive()) {
+          throw new IOException("the dev YARN exited with code " + p.exitValue() + "; see " + dir.resolve("dev-yarn.log"));
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("the dev YARN did not start within " + timeout + "; see " + dir.resolve("dev-yarn.log"));
+        }
+        Thread.sleep(200);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    } catch (IOException | RuntimeException e) {
+      p.destroyForcibly();
+      throw e;
+    }
+    return p;
   }
 
   /** {@code DevYarn <dir> [sparkHome]}: starts, writes the files, runs until killed. */

@@ -44,10 +44,13 @@ public final class Gateway {
   private final int port;
   private final Security security;
   private final GatewayMetrics metrics;
+  private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
-      List<String> deployments, int port, GatewayMetrics metrics, Health health, Security security) {
+      List<String> deployments, int port, GatewayMetrics metrics, Health health,
+      java.util.function.Supplier<RestApi> api, Security security) {
+    this.api = api;
     this.security = security;
     this.metrics = metrics;
     this.health = health;
@@ -115,7 +118,7 @@ public final class Gateway {
     sessions.limits(new CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
         config.get(GatewayConfig.SESSION_MAX_PER_USER)));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
-        launcher.onYarn());
+        launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
     metrics.sessions(sessions::list);
     for (io.sparkgate.gateway.batch.BatchState state : io.sparkgate.gateway.batch.BatchState.values()) {
@@ -152,7 +155,8 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, security);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api,
+              security);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .eventually(security::close)
@@ -160,6 +164,11 @@ public final class Gateway {
               hadoop.close();
               return Future.failedFuture(t);
             }));
+  }
+
+  /** A router like the one each event loop serves (every route of the HTTP API); for tests and tools. */
+  public io.vertx.ext.web.Router newRouter() {
+    return api.get().router();
   }
 
   /** The gateway's meters. */

@@ -464,6 +464,12 @@ public final class GatewayConfig {
       "Environment variables of the gateway a driver inherits (names, or prefixes ending in *); every"
           + " other is withheld. A credential-like name (KRB5CCNAME, *TOKEN*, *SECRET*, *PASSWORD*, AWS_*,"
           + " ...) passes only when listed by its exact name."));
+  public static final ConfigEntry<Duration> STATEMENT_CANCEL_GRACE = register(ConfigEntry.duration(
+      "sparkgate.statement.cancel-grace", "15s", 1000,
+      "How long a cancelled statement that ignores the cancel (a busy loop) may run on before the"
+          + " agent stops it (Scala: its thread; Python and R: their process, whose variables are then"
+          + " gone). At twice this the agent gives up on a statement it could not stop, and the driver"
+          + " exits. Whole seconds (passed as spark.sparkgate.statement.cancelGraceSeconds)."));
 
   private static final Map<String, ConfigEntry<?>> BY_KEY;
 

@@ -49,6 +49,7 @@ import org.slf4j.LoggerFactory;
  * GET    /batches/{id}
  * GET    /batches/{id}/state
  * GET    /batches/{id}/log                      ?from&amp;size
+ * GET    /batches/{id}/events                   Server-Sent Events (batch, log)
  * DELETE /batches/{id}                          kills the application
  * </pre>
  *
@@ -79,7 +80,7 @@ public final class RestApi {
   /** The only version of Livy's REST API there is (Livy's ApiVersions: v0.1). */
   public static final String LIVY_API_REVISION = "0.1";
   /** The build: version, user, revision, branch, date, url (from the filtered resource). */
-  public static final Properties BUILD = loadBuild();
+  private static final Properties BUILD = loadBuild();
   /** This gateway's version (from the build). */
   public static final String SPARKGATE_VERSION = BUILD.getProperty("version");
 
@@ -207,6 +208,7 @@ public final class RestApi {
       router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx, false))));
       router.get("/batches/:id/log").handler(this::batchLog);
       router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
+      router.get("/batches/:id/events").handler(this::batchEvents);
     }
 
     router.route().failureHandler(this::failure);
@@ -341,6 +343,16 @@ public final class RestApi {
   private void batchLog(RoutingContext ctx) {
     BatchSession b = batch(ctx, false);
     log(ctx, b.id(), b.log().lines());
+  }
+
+  /** Server-Sent Events of a batch: {@code batch} (its view on every change) and {@code log} events. */
+  private void batchEvents(RoutingContext ctx) {
+    BatchSession b = batch(ctx, false);
+    Long from = StreamRoutes.resumeFrom(ctx);
+    new io.sparkgate.gateway.stream.SseSubscriber(vertx, ctx.request(), b.events(),
+        io.sparkgate.gateway.session.SessionEvent.NO_STATEMENT, streamSettings.subscriberLimits(),
+        streamSettings.keepAlive().toMillis())
+        .begin(from != null ? from : io.sparkgate.gateway.stream.Subscriber.FROM_OLDEST, () -> false);
   }
 
   private void deleteBatch(RoutingContext ctx) {
@@ -652,6 +664,13 @@ public final class RestApi {
       String v = p.getProperty(key);
       out.setProperty(key, v == null || v.isBlank() || v.contains("${") ? "unknown" : v.strip());
     }
+    // A remote's URL may carry credentials (https://user:token@host/...): never answer them.
+    out.setProperty("url", withoutCredentials(out.getProperty("url")));
     return out;
+  }
+
+  /** {@code url} without the user information of its authority ({@code https://user:token@host/x}). */
+  static String withoutCredentials(String url) {
+    return url.replaceFirst("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", "$1");
   }
 }

@@ -159,7 +159,7 @@ final class StreamRoutes {
   }
 
   /** {@code Last-Event-ID}, else {@code from}; null when neither; 400 when not a non-negative integer. */
-  private static Long resumeFrom(RoutingContext ctx) {
+  static Long resumeFrom(RoutingContext ctx) {
     String raw = ctx.request().getHeader("Last-Event-ID");
     String name = "Last-Event-ID";
     if (raw == null || raw.isBlank()) {

@@ -35,6 +35,7 @@ public final class BatchManager {
   private final BatchSettings settings;
   private final DriverLauncher launcher;
   private final boolean clusterTracked;
+  private final java.util.function.Function<BatchSession, io.vertx.core.buffer.Buffer> view;
 
   private final Map<Integer, BatchSession> byId = new ConcurrentHashMap<>();
   private volatile List<BatchSession> ordered = List.of();
@@ -48,9 +49,11 @@ public final class BatchManager {
 
   /**
    * @param clusterTracked whether the launcher's applications are tracked by YARN
+   * @param view renders a batch as REST shows it (the {@code batch} events carry it)
    */
   public BatchManager(Vertx vertx, Context context, BatchSettings settings, DriverLauncher launcher,
-      boolean clusterTracked) {
+      boolean clusterTracked, java.util.function.Function<BatchSession, io.vertx.core.buffer.Buffer> view) {
+    this.view = Objects.requireNonNull(view, "view");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -99,7 +102,7 @@ public final class BatchManager {
             + " batches are running, the most this gateway runs at once; retry later");
       }
       int id = nextId++;
-      BatchSession batch = new BatchSession(id, owner, request, context, settings, launcher, clusterTracked);
+      BatchSession batch = new BatchSession(id, owner, request, context, settings, launcher, clusterTracked, view);
       LOG.info("Batch {} created (file {}, class {}, name {})", id, request.file(), request.className(), request.name());
       batch.start();
       byId.put(id, batch);

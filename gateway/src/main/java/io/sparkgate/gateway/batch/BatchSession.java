@@ -6,10 +6,18 @@ import io.sparkgate.gateway.launch.DriverProcess;
 import io.sparkgate.gateway.launch.LaunchSpec;
 import io.sparkgate.gateway.launch.LogRing;
 import io.sparkgate.gateway.launch.SparkApplication;
+import io.sparkgate.gateway.session.SessionEvent;
+import io.sparkgate.gateway.session.SessionEventLog;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,11 +34,17 @@ import org.slf4j.LoggerFactory;
  * 0, or YARN FINISHED and SUCCEEDED), {@code dead} (it failed or could not be launched) or
  * {@code killed} (deleted, or killed from outside). On YARN the state follows the ResourceManager,
  * not spark-submit, which only submits.
+ *
+ * <p><b>Events.</b> Every change goes to the batch's {@link SessionEventLog} (what
+ * {@code GET /batches/{id}/events} streams): a {@code batch} event with the batch as REST shows it
+ * on every state or application change, and {@code log} events with the new log lines.
  */
 public final class BatchSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(BatchSession.class);
   private static final String NOTE = "[sparkgate] ";
+  /** Event type of a batch's change: its REST view. */
+  public static final String EVENT_BATCH = "batch";
 
   private final int id;
   private final String owner;
@@ -40,6 +54,9 @@ public final class BatchSession {
   private final boolean clusterTracked;
   private final SparkApplication app;
   private final LogRing log;
+  private final SessionEventLog events;
+  private final Function<BatchSession, Buffer> view;
+  private final AtomicBoolean logPending = new AtomicBoolean();
   private final Thread contextThread;
 
   private volatile BatchStatus status = new BatchStatus(BatchState.STARTING, null, null, null);
@@ -47,6 +64,7 @@ public final class BatchSession {
 
   // Context only.
   private boolean stopping;
+  private long logPublished;
 
   /**
    * A batch in {@code starting}; {@link #start()} launches it. Context only.
@@ -56,14 +74,16 @@ public final class BatchSession {
    *     the batch is running only once it says so
    */
   BatchSession(int id, String owner, BatchRequest request, Context context, BatchSettings settings,
-      DriverLauncher launcher, boolean clusterTracked) {
+      DriverLauncher launcher, boolean clusterTracked, Function<BatchSession, Buffer> view) {
     this.id = id;
     this.owner = owner;
     this.request = Objects.requireNonNull(request, "request");
     this.context = Objects.requireNonNull(context, "context");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.clusterTracked = clusterTracked;
-    this.log = new LogRing(settings.logLines());
+    this.view = Objects.requireNonNull(view, "view");
+    this.log = new LogRing(settings.logLines(), this::logAppended);
+    this.events = new SessionEventLog(context, settings.eventLogEvents(), settings.eventLogBytes(), 1);
     this.app = new SparkApplication("Batch " + id, context, launcher, new AppEvents());
     if (!Context.isOnEventLoopThread()) {
       throw new IllegalStateException("a batch is created on its event-loop context");
@@ -110,6 +130,11 @@ public final class BatchSession {
     return log;
   }
 
+  /** The batch's numbered changes, for the push streams. */
+  public SessionEventLog events() {
+    return events;
+  }
+
   /** Epoch millis when the batch ended; 0 while it has not. */
   public long finishedAt() {
     return finishedAt;
@@ -125,6 +150,7 @@ public final class BatchSession {
   /** Launches the application. Context only. */
   void start() {
     checkContext();
+    publish();
     String appName = request.name() != null ? request.name() : "sparkgate-batch-" + id;
     app.launch(new LaunchSpec(LaunchSpec.BATCH, id, appName, request.className(), request.file(), request.args(),
         request.app(), Map.of(), Map.of(), log));
@@ -185,7 +211,10 @@ public final class BatchSession {
         }
         LOG.info("Batch {}: {} -> {} (YARN {})", id, now.state(), state, info.state());
       }
-      status = next;
+      if (!next.equals(now)) {
+        status = next;
+        publish();
+      }
     }
 
     @Override
@@ -213,6 +242,34 @@ public final class BatchSession {
       finishedAt = System.currentTimeMillis();
     }
     status = next;
+    publish();
+  }
+
+  /** Appends a {@code batch} event: the batch as REST shows it now (after the lines logged before). */
+  private void publish() {
+    publishLog();
+    events.append(EVENT_BATCH, SessionEvent.NO_STATEMENT, SessionEvent.Mark.NONE, view.apply(this));
+  }
+
+  /** The log got a line (on any thread): publish it on the context, many lines in one event. */
+  private void logAppended() {
+    if (logPending.compareAndSet(false, true)) {
+      context.runOnContext(v -> {
+        logPending.set(false);
+        publishLog();
+      });
+    }
+  }
+
+  /** Appends a {@code log} event with the lines logged since the last one, if any. Context only. */
+  private void publishLog() {
+    long end = log.written();
+    List<String> lines = log.range(logPublished, end);
+    logPublished = end;
+    if (!lines.isEmpty()) {
+      events.append(SessionEvent.LOG, SessionEvent.NO_STATEMENT, SessionEvent.Mark.NONE,
+          new JsonObject().put("lines", new JsonArray(List.copyOf(lines))).toBuffer());
+    }
   }
 
   private void note(String message) {

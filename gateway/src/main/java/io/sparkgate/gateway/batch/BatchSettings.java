@@ -11,9 +11,11 @@ import java.time.Duration;
  * @param stateRetain how long an ended batch stays listed
  * @param sweepInterval how often ended batches are looked at
  * @param logLines log lines kept per batch
+ * @param eventLogEvents events kept in each batch's event log
+ * @param eventLogBytes bytes kept in each batch's event log
  */
 public record BatchSettings(int maxBatches, Duration stopGrace, Duration stateRetain, Duration sweepInterval,
-    int logLines) {
+    int logLines, int eventLogEvents, long eventLogBytes) {
 
   public static BatchSettings from(GatewayConfig config) {
     return new BatchSettings(
@@ -21,6 +23,8 @@ public record BatchSettings(int maxBatches, Duration stopGrace, Duration stateRe
         config.get(GatewayConfig.SESSION_STOP_GRACE),
         config.get(GatewayConfig.SESSION_STATE_RETAIN),
         config.get(GatewayConfig.SESSION_SWEEP_INTERVAL),
-        config.get(GatewayConfig.SESSION_LOG_LINES));
+        config.get(GatewayConfig.SESSION_LOG_LINES),
+        config.get(GatewayConfig.STREAM_LOG_EVENTS),
+        config.get(GatewayConfig.STREAM_LOG_BYTES));
   }
 }

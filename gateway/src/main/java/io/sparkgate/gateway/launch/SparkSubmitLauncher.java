@@ -153,6 +153,8 @@ public final class SparkSubmitLauncher implements DriverLauncher {
         if (LaunchSpec.SESSION.equals(spec.kind())) {
           // Ships pyspark and py4j to the application master, for the session's Python interpreter.
           extra.add("spark.yarn.isPython=true");
+          // A second attempt of an interactive driver would start empty: the session has ended.
+          extra.add("spark.yarn.maxAppAttempts=1");
         }
         if (clusterMode()) {
           extra.add("spark.yarn.submit.waitAppCompletion=false");

@@ -222,6 +222,16 @@ class AccessControlMatrixTest extends SecureGatewayTestBase {
               + r.status() + " " + r.body());
         }
       }
+      io.vertx.core.http.HttpClient http = vertx.createHttpClient();
+      try {
+        int expected = c.reads() ? 200 : c.refusal();
+        int got = sseStatus(http, c.user(), "/batches/" + id + "/events" + c.query());
+        if (got != expected) {
+          mismatches.add(c.user() + c.query() + " SSE /batches/" + id + "/events: expected " + expected + ", got " + got);
+        }
+      } finally {
+        http.close();
+      }
       List<Integer> listed = new ArrayList<>();
       Response list = as(c.user(), HttpMethod.GET, "/batches" + c.query(), null);
       if (list.status() == 200) {

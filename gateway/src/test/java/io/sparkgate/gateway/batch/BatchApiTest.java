@@ -128,6 +128,36 @@ class BatchApiTest extends GatewayTestBase {
   }
 
   @Test
+  void eventsStreamTheBatchsChangesAndItsLog() {
+    io.vertx.core.http.HttpClient http = vertx.createHttpClient();
+    try {
+      int id = create("{\"file\":\"hdfs:///jobs/x.jar\",\"conf\":{\"spark.test.behaviour\":\"exit1\"}}").getInteger("id");
+      awaitBatch(id, "dead");
+      // A late subscriber gets the whole history from the oldest kept event, in order.
+      io.sparkgate.gateway.testing.SseReader r =
+          io.sparkgate.gateway.testing.SseReader.open(http, gateway.port(), "/batches/" + id + "/events");
+      assertEquals(200, r.status());
+      List<io.sparkgate.gateway.testing.SseReader.Frame> frames = r.until(
+          f -> "batch".equals(f.event()) && "dead".equals(f.json().getString("state")), java.time.Duration.ofSeconds(20));
+      List<String> states = frames.stream().filter(f -> "batch".equals(f.event()))
+          .map(f -> f.json().getString("state")).distinct().toList();
+      assertEquals(List.of("starting", "running", "dead"), states);
+      assertTrue(frames.stream().filter(f -> "log".equals(f.event()))
+          .anyMatch(f -> f.json().getJsonArray("lines").contains("Error: the cluster said no")), frames.toString());
+      long last = frames.get(frames.size() - 1).id();
+      r.close();
+      assertEquals(404, io.sparkgate.gateway.testing.SseReader.open(http, gateway.port(), "/batches/999/events").status());
+      // Resuming after an event starts right after it.
+      io.sparkgate.gateway.testing.SseReader resumed = io.sparkgate.gateway.testing.SseReader.open(http, gateway.port(),
+          "/batches/" + id + "/events", Map.of("Last-Event-ID", Long.toString(last - 1)));
+      assertEquals(last, resumed.next().id());
+      resumed.close();
+    } finally {
+      http.close();
+    }
+  }
+
+  @Test
   void listingPagesAsLivy() {
     int first = create("{\"file\":\"hdfs:///a.jar\",\"conf\":{\"spark.test.behaviour\":\"exit0\"}}").getInteger("id");
     int second = create("{\"file\":\"hdfs:///b.jar\",\"conf\":{\"spark.test.behaviour\":\"exit0\"}}").getInteger("id");

@@ -35,7 +35,9 @@ import org.junit.jupiter.api.Timeout;
  * the YARN client that nothing is left running.
  *
  * <p>Slow (every application starts two JVMs in containers): batches are submitted together and
- * awaited one by one; everything shares the one cluster.
+ * awaited one by one; everything shares the one cluster, which runs in a JVM of its own
+ * ({@link DevYarn#startProcess}) so that its garbage collections do not pause the gateway's event
+ * loops (the blocked-thread check stays on).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
@@ -43,7 +45,10 @@ class YarnEndToEndTest {
   private static final Duration APP = Duration.ofMinutes(8);
 
   private Path dir;
-  private DevYarn cluster;
+  /** The dev YARN, in a JVM of its own: its garbage collections must not pause the gateway's event loops. */
+  private Process cluster;
+  private Path confDir;
+  private org.apache.hadoop.conf.Configuration hadoop;
   private RealSparkGateway gw;
   private YarnClient yarn;
   private String jar;
@@ -52,10 +57,13 @@ class YarnEndToEndTest {
   @BeforeAll
   void start() throws Exception {
     dir = Files.createTempDirectory("sparkgate-yarn-test").toRealPath();
-    cluster = DevYarn.start(dir.resolve("cluster"));
+    String sparkHome = System.getenv("SPARK_HOME");
     try {
+      cluster = DevYarn.startProcess(dir.resolve("cluster"), Path.of(sparkHome), Duration.ofMinutes(5));
+      confDir = dir.resolve("cluster").resolve("conf");
+      hadoop = io.sparkgate.gateway.launch.YarnApplications.hadoopConfiguration(confDir);
       // The applications live on HDFS, as in the seed's walkthrough.
-      try (FileSystem fs = FileSystem.get(cluster.configuration())) {
+      try (FileSystem fs = FileSystem.newInstance(hadoop)) {
         Path local = ExampleApps.jar(dir);
         fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path("/jobs/sparkgate-examples.jar"));
         Path pi = Files.writeString(dir.resolve("pi.py"), ExampleApps.PI_PY);
@@ -63,18 +71,17 @@ class YarnEndToEndTest {
       }
       jar = "/jobs/sparkgate-examples.jar"; // schemeless: resolved against HDFS, as Livy
       py = "hdfs:///jobs/pi.py";
-      String sparkHome = System.getenv("SPARK_HOME");
       Map<String, String> s = new HashMap<>();
       s.put("sparkgate.spark.master", "yarn");
       s.put("sparkgate.spark.deploy-mode", "cluster");
-      s.put("sparkgate.hadoop.conf-dir", cluster.confDir().toString());
+      s.put("sparkgate.hadoop.conf-dir", confDir.toString());
       s.put("sparkgate.yarn.gateway-id", "yarn-e2e");
       s.put("sparkgate.yarn.poll-interval", "100ms");
-      s.putAll(Map.of("sparkgate.yarn.spark-jars", cluster.exports(Path.of(sparkHome)).get("SPARKGATE_YARN_SPARK_JARS")));
+      s.put("sparkgate.yarn.spark-jars", "local:" + Path.of(sparkHome, "jars") + "/*");
       s.put("sparkgate.session.start-timeout", "600s");
       gw = new RealSparkGateway(s);
       yarn = YarnClient.createYarnClient();
-      yarn.init(new YarnConfiguration(cluster.configuration()));
+      yarn.init(new YarnConfiguration(hadoop));
       yarn.start();
     } catch (Exception | Error e) {
       stop();
@@ -94,7 +101,22 @@ class YarnEndToEndTest {
           yarn.stop();
         }
       } finally {
-        cluster.close();
+        if (cluster != null) {
+          cluster.destroy();
+          try {
+            if (!cluster.waitFor(2, java.util.concurrent.TimeUnit.MINUTES)) {
+              cluster.destroyForcibly();
+            }
+          } catch (InterruptedException e) {
+            cluster.destroyForcibly();
+            Thread.currentThread().interrupt();
+          }
+        }
+        try (var files = Files.walk(dir)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+          // Left in the temp dir.
+        }
       }
     }
   }
@@ -234,7 +256,7 @@ class YarnEndToEndTest {
     Map<String, String> s = new HashMap<>();
     s.put("sparkgate.spark.master", "yarn");
     s.put("sparkgate.spark.deploy-mode", "cluster");
-    s.put("sparkgate.hadoop.conf-dir", cluster.confDir().toString());
+    s.put("sparkgate.hadoop.conf-dir", confDir.toString());
     s.put("sparkgate.yarn.gateway-id", "orphans");
     s.put("sparkgate.yarn.orphans", "kill");
     RealSparkGateway restarted = new RealSparkGateway(s);
