@@ -89,8 +89,14 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
-    return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread. So do the
+    // static initializers that read resources (the UI's files, the OpenAPI description) or load
+    // many classes, which the wiring below would otherwise run on an event loop.
+    return vertx.executeBlocking(() -> {
+          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+              BatchManager.class, SparkSubmitLauncher.class);
+          return HadoopSetup.create(config);
+        }, false)
         // The security settings read key files and log in to Kerberos: on a worker thread too.
         .compose(hadoop -> vertx.executeBlocking(() -> new Secure(Security.create(vertx, config),
                 ServerTls.keyCert(config)), false)
@@ -103,6 +109,12 @@ public final class Gateway {
 
   /** Authentication and access checks, and the REST API's certificate (null for plain HTTP). */
   private record Secure(Security security, KeyCertOptions tls) {
+  }
+
+  private static void initialize(Class<?>... classes) throws ClassNotFoundException {
+    for (Class<?> c : classes) {
+      Class.forName(c.getName(), true, c.getClassLoader());
+    }
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
