@@ -60,8 +60,10 @@ public final class GatewayMain {
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, metrics)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
-          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),
+      LOG.info("Sparkgate {} listening on {}://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
+          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION,
+          config.get(GatewayConfig.TLS_KEYSTORE).isEmpty() && config.get(GatewayConfig.TLS_CERT_FILE).isEmpty()
+              ? "http" : "https", config.serverHost(), gateway.port(),
           config.agentServerHost(), agentPort, config.sparkHome(), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
           config.get(GatewayConfig.SPARK_MASTER));
     } catch (Exception e) {

@@ -61,6 +61,10 @@ public final class SocketSubscriber extends Subscriber {
 
   @Override
   void onTransportDrained(Runnable then) {
+    if (socket.isClosed()) {
+      // Never drains; the socket's close handler ends this subscriber.
+      return;
+    }
     socket.drainHandler(v -> {
       socket.drainHandler(null);
       then.run();
