@@ -143,9 +143,13 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       } else {
         backlog = ((SessionEventLog.Events) read).events();
       }
+      // A statement stream whose last event is in the backlog needs nothing live; a session
+      // stream always does (its statements' last events end nothing).
       boolean sawLast = false;
-      for (SessionEvent e : backlog) {
-        sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
+      if (statement != SessionEvent.NO_STATEMENT) {
+        for (SessionEvent e : backlog) {
+          sawLast |= e.of(statement) && e.mark() == SessionEvent.Mark.LAST;
+        }
       }
       backlogAfter = after;
       backlogEnd = backlog.isEmpty() ? after : backlog.get(backlog.size() - 1).id();
