@@ -82,9 +82,21 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
-    return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread. So do the
+    // static initializers that read resources (the UI's files, the OpenAPI description) or load
+    // many classes, which the wiring below would otherwise run on an event loop.
+    return vertx.executeBlocking(() -> {
+          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+              BatchManager.class, SparkSubmitLauncher.class);
+          return HadoopSetup.create(config);
+        }, false)
         .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
+  }
+
+  private static void initialize(Class<?>... classes) throws ClassNotFoundException {
+    for (Class<?> c : classes) {
+      Class.forName(c.getName(), true, c.getClassLoader());
+    }
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
