@@ -143,11 +143,12 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       } else {
         backlog = ((SessionEventLog.Events) read).events();
       }
-      // Only a statement's stream ends: a session's stream goes on past any statement's last event.
+      // A statement stream whose last event is in the backlog needs nothing live; a session
+      // stream always does (its statements' last events end nothing).
       boolean sawLast = false;
       if (statement != SessionEvent.NO_STATEMENT) {
         for (SessionEvent e : backlog) {
-          sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
+          sawLast |= e.of(statement) && e.mark() == SessionEvent.Mark.LAST;
         }
       }
       backlogAfter = after;

@@ -236,6 +236,28 @@ class SessionEventsTest extends GatewayTestBase {
   }
 
   @Test
+  void aSessionStreamOpenedAfterAStatementEndedStillGetsLiveEvents() {
+    FakeAgents.Link link = readySession();
+    int id = link.sessionId;
+    int first = submit(id, "x");
+    run(link, first);
+    awaitState(id, "idle");
+    // Its window now holds a statement's last event; from the start, and after a reset.
+    for (String from : List.of("", "?from=999999")) {
+      try (SseReader events = sse("/sessions/" + id + "/events" + from, Map.of())) {
+        events.until(f -> f.event().equals("statement") && f.json().getString("state").equals("available"),
+            Duration.ofSeconds(20));
+        int next = submit(id, "y");
+        Frame live = events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == next,
+            Duration.ofSeconds(20)).stream().reduce((a, b) -> b).orElseThrow();
+        assertEquals("waiting", live.json().getString("state"));
+        run(link, next);
+        awaitState(id, "idle");
+      }
+    }
+  }
+
+  @Test
   void anIdleStreamGetsKeepAliveComments() {
     FakeAgents.Link link = readySession();
     try (SseReader events = sse("/sessions/" + link.sessionId + "/events?from=1000000", Map.of())) {
