@@ -137,6 +137,14 @@ final class RealSparkGateway implements AutoCloseable {
     return last;
   }
 
+  /**
+   * Forgets the blocked-thread warnings logged so far: for a test that starts a second gateway in
+   * the same JVM, whose start-up (class loading, binding) is not a blocking call of the first.
+   */
+  void forgetBlockedEventLoopWarnings() {
+    blockedThreadWarnings.list.clear();
+  }
+
   void assertNoBlockedEventLoop() {
     List<ILoggingEvent> warnings = List.copyOf(blockedThreadWarnings.list);
     blockedThreadWarnings.list.clear();
