@@ -7,8 +7,44 @@ SPARKGATE_CACHE="${SPARKGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparkgate}"
 GATEWAY_JAR="$SPARKGATE_HOME/gateway/target/sparkgate-gateway.jar"
 AGENT_JAR="$SPARKGATE_HOME/driver-agent/target/sparkgate-driver-agent.jar"
 
-log() { printf '[sparkgate] %s\n' "$*" >&2; }
+# Output: progress (a live line with elapsed time, pip's download bar) only when stderr is a
+# terminal and SPARKGATE_QUIET is not 1; `scripts/sparkgate --quiet` sets it. Quiet runs print the
+# step lines below and errors, as before.
+SPARKGATE_QUIET="${SPARKGATE_QUIET:-0}"
+interactive() { [ "$SPARKGATE_QUIET" != 1 ] && [ -t 2 ]; }
+
+log() { [ "$SPARKGATE_QUIET" = 1 ] || printf '[sparkgate] %s\n' "$*" >&2; }
 die() { printf '[sparkgate] error: %s\n' "$*" >&2; exit 1; }
+
+# Runs "$@" with its output in a log file; on a terminal, a live line shows LABEL and the time
+# so far, then how long it took. On failure, the log's last lines go to stderr. Returns its status.
+run_step() {
+  local label=$1; shift
+  local out; out=$(mktemp "${TMPDIR:-/tmp}/sparkgate-step.XXXXXX")
+  local start=$SECONDS status=0
+  if interactive; then
+    "$@" >"$out" 2>&1 &
+    local pid=$! spin='|/-\' i=0
+    local now
+    while kill -0 "$pid" 2>/dev/null; do
+      # Maven names the module it builds: "Building Sparkgate gateway ... [4/6]".
+      now=$(grep -o 'Building [^[]*\[[0-9]*/[0-9]*\]' "$out" 2>/dev/null | tail -n 1 | tr -s ' ' || true)
+      printf '\r\033[K[sparkgate] %s %s %ds %s' "$label" "${spin:i++%4:1}" $((SECONDS - start)) "$now" >&2
+      sleep 0.5
+    done
+    wait "$pid" || status=$?
+    printf '\r\033[K' >&2
+  else
+    "$@" >"$out" 2>&1 || status=$?
+  fi
+  if [ $status -eq 0 ]; then
+    log "$label: done in $((SECONDS - start)) s"
+  else
+    tail -n 40 "$out" >&2
+  fi
+  rm -f "$out"
+  return $status
+}
 
 # The venv that carries the provisioned Spark (pyspark's package holds a whole Spark) and the
 # Python that pyspark sessions run.
@@ -51,7 +87,9 @@ ensure_spark() {
     local tmp="$venv.partial.$$"
     rm -rf "$tmp"
     "$py" -m venv "$tmp" || die "could not create a venv with $py"
-    "$tmp/bin/python" -m pip install -q --disable-pip-version-check "pyspark==$SPARK_VERSION" matplotlib \
+    # On a terminal pip shows its download bar (size, rate, time left); quiet otherwise.
+    local pip_out=(-q); interactive && pip_out=(--progress-bar on)
+    "$tmp/bin/python" -m pip install "${pip_out[@]}" --disable-pip-version-check "pyspark==$SPARK_VERSION" matplotlib \
       || { rm -rf "$tmp"; die "pip could not install pyspark==$SPARK_VERSION"; }
     rm -rf "$venv" && mv "$tmp" "$venv"
   fi
@@ -75,6 +113,22 @@ ensure_test_venv() {
   TEST_PYTHON="$venv/bin/python"
 }
 
+# A venv with schemathesis (the API fuzzer scripts/test runs against the OpenAPI description).
+SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
+ensure_fuzz_venv() {
+  local venv="$SPARKGATE_CACHE/fuzz-venv"
+  local have=""
+  [ -x "$venv/bin/python" ] && have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null || true)
+  if [ ! -x "$venv/bin/schemathesis" ] || [ "$have" != "$SCHEMATHESIS_VERSION" ]; then
+    local py; py=$(find_python) || die "no Python 3.9+ with venv found"
+    log "creating the fuzzing venv (schemathesis $SCHEMATHESIS_VERSION) in $venv"
+    rm -rf "$venv"
+    "$py" -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+      || die "could not install schemathesis"
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 # True when a built artifact is older than any source or pom of the project.
 stale() {
   local artifact=$1
@@ -88,7 +142,8 @@ ensure_build() {
   require_java
   if stale "$GATEWAY_JAR" || stale "$AGENT_JAR"; then
     command -v mvn >/dev/null 2>&1 || die "Maven is needed to build Sparkgate (mvn not found)"
-    log "building (mvn package, tests skipped)"
-    (cd "$SPARKGATE_HOME" && mvn -q -B package -Dmaven.test.skip=true -pl proto,driver-agent,examples,dev-yarn,gateway) >&2 || die "the build failed"
+    log "building (mvn package, tests skipped; a minute or more, longer on a first run that fills ~/.m2)"
+    run_step "building" mvn -B -ntp -f "$SPARKGATE_HOME/pom.xml" package -Dmaven.test.skip=true \
+        -pl proto,driver-agent,examples,dev-yarn,gateway || die "the build failed"
   fi
 }

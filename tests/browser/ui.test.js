@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { createServer } from 'node:http';
 import { launch, BASE, ARTIFACTS } from './browser.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -92,6 +93,66 @@ test('a %table output renders as a table', { timeout: RUN_MS + 30_000 }, async (
   assert.deepEqual(await table.locator('tbody tr').evaluateAll(
     (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent))), [['1', 'one'], ['2', 'two']]);
   await page.screenshot({ path: join(ARTIFACTS, '4-table.png') });
+});
+
+// A page served from another origin follows the session's SSE stream with EventSource. The page's
+// server listens on SPARKGATE_PAGE_PORT; the gateway allows http://127.0.0.1:PORT
+// (sparkgate.server.cors.allowed-origins, set by scripts/test), so the same page loaded as
+// http://localhost:PORT is another origin, one the gateway does not allow.
+const PAGE_PORT = Number(process.env.SPARKGATE_PAGE_PORT || 0);
+
+function streamPage() {
+  return `<!doctype html><title>elsewhere</title><pre id="out"></pre><p id="status">opening</p>
+<script>
+  const out = document.getElementById('out'), status = document.getElementById('status');
+  const es = new EventSource(${JSON.stringify(BASE)} + '/sessions/' + new URLSearchParams(location.search).get('s') + '/events');
+  es.onopen = () => { status.textContent = 'open'; };
+  es.onerror = () => { status.textContent = 'error'; };
+  // Live pieces while a statement runs; its final text when it ends (a quick statement may end
+  // before any piece is sent: its output then comes whole in the statement event).
+  const text = {};
+  const show = () => { out.textContent = Object.keys(text).sort((a, b) => a - b).map((k) => text[k]).join(''); };
+  es.addEventListener('output', (e) => { const o = JSON.parse(e.data); text[o.statement] = (text[o.statement] || '') + o.text; show(); });
+  es.addEventListener('statement', (e) => {
+    const st = JSON.parse(e.data);
+    if (st.output && st.output.data && st.output.data['text/plain'] !== undefined) { text[st.id] = st.output.data['text/plain']; show(); }
+  });
+</script>`;
+}
+
+test('a page on an allowed origin streams output; one on another origin gets nothing', { timeout: RUN_MS + 60_000 }, async (t) => {
+  if (!PAGE_PORT) assert.fail('SPARKGATE_PAGE_PORT is not set: scripts/test sets it with the gateway\'s allowed origin');
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(streamPage());
+  });
+  await new Promise((ok) => server.listen(PAGE_PORT, '127.0.0.1', ok));
+  t.after(() => server.close());
+  const allowed = await browser.newPage();
+  const other = await browser.newPage();
+  try {
+    await allowed.goto(`http://127.0.0.1:${PAGE_PORT}/?s=${sessionId}`);
+    await other.goto(`http://localhost:${PAGE_PORT}/?s=${sessionId}`);
+    await allowed.locator('#status', { hasText: 'open' }).waitFor({ timeout: 30_000 });
+    await other.locator('#status', { hasText: 'error' }).waitFor({ timeout: 30_000 });
+
+    const marker = 'cross-origin-' + Date.now();
+    const r = await fetch(`${BASE}/sessions/${sessionId}/statements`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: `print("${marker}")` }),
+    });
+    assert.equal(r.status, 201);
+    await allowed.locator('#out', { hasText: marker }).waitFor({ timeout: RUN_MS });
+    // By now the statement has ended; the other origin's page saw none of it.
+    const st = await (await fetch(`${BASE}/sessions/${sessionId}/statements/${(await r.json()).id}?wait=30`)).json();
+    assert.equal(st.state, 'available');
+    assert.equal(await other.locator('#out').textContent(), '');
+    assert.equal(await other.locator('#status').textContent(), 'error');
+    await allowed.screenshot({ path: join(ARTIFACTS, '5-cors-allowed.png') });
+    await other.screenshot({ path: join(ARTIFACTS, '6-cors-other-origin.png') });
+  } finally {
+    await allowed.close();
+    await other.close();
+  }
 });
 
 test('the driver log and deleting the session', { timeout: 60_000 }, async () => {

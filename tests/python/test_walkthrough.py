@@ -78,6 +78,7 @@ def test_walkthrough_in_a_scala_session(host):
     assert listing["total_statements"] == 2
     assert [s["id"] for s in listing["statements"]] == [0, 1]
 
+
     # Close and delete the session.
     r = requests.delete(session_url, headers=HEADERS)
     assert r.status_code == 200
@@ -92,7 +93,8 @@ def test_walkthrough_in_a_scala_session(host):
 
 def test_walkthrough_in_a_pyspark_session(host):
     """The seed's pyspark part: a session of kind pyspark, the PI example in Python 3."""
-    r = requests.post(host + "/sessions", data=json.dumps({"kind": "pyspark"}), headers=HEADERS)
+    r = requests.post(host + "/sessions", data=json.dumps({"kind": "pyspark", "name": "walkthrough-py"}),
+                      headers=HEADERS)
     assert r.status_code == 201, r.text
     session_url = host + r.headers["location"]
     session = wait_for(lambda: requests.get(session_url, headers=HEADERS).json(),
@@ -126,5 +128,16 @@ def test_walkthrough_in_a_pyspark_session(host):
                          lambda s: s["state"] in ("available", "error", "cancelled"), timeout=60)
     assert statement["output"]["status"] == "error"
     assert statement["output"]["ename"] == "SyntaxError"
+
+    # Livy's extras a client may use: the session by name, statements newest first, the API version.
+    by_name = requests.get(host + "/sessions/walkthrough-py/statements?order=desc&size=1", headers=HEADERS).json()
+    assert [s["id"] for s in by_name["statements"]] == [1]
+    assert by_name["total_statements"] == 2
+    livy_v1 = {"Accept": "application/vnd.livy.v0.1+json"}
+    assert requests.get(host + "/sessions/walkthrough-py/state", headers=livy_v1).json()["state"] == "idle"
+    r = requests.get(session_url, headers={"Accept": "application/vnd.livy.v0.2+json"})
+    assert r.status_code == 406 and "msg" in r.json()
+    version = requests.get(host + "/version", headers=HEADERS).json()
+    assert {"version", "user", "revision", "branch", "date", "url"} <= set(version)
 
     assert requests.delete(session_url, headers=HEADERS).json() == {"msg": "deleted"}

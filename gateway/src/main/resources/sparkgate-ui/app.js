@@ -5,6 +5,7 @@
 'use strict';
 
 const FINAL = new Set(['available', 'error', 'cancelled']);
+const RANK = { waiting: 0, running: 1, cancelling: 2, available: 3, error: 3, cancelled: 3 };
 const SESSION_ENDED = new Set(['error', 'dead', 'killed', 'success']);
 const POLL_MS = 1000;
 
@@ -224,6 +225,9 @@ function sessionPage(id) {
 
   function onStatement(st) {
     const c = card(st);
+    // A statement only moves forward; an older view (the POST's answer arriving after the stream
+    // already said running) must not take it back.
+    if (RANK[st.state] < RANK[c.st.state]) return;
     c.st = st;
     if (FINAL.has(st.state) && st.output) c.live = [];
     draw(c);

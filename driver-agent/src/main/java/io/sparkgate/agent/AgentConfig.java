@@ -1,5 +1,7 @@
 package io.sparkgate.agent;
 
+import static io.sparkgate.proto.LaunchContract.CANCEL_GRACE_SECONDS;
+import static io.sparkgate.proto.LaunchContract.DEFAULT_CANCEL_GRACE_SECONDS;
 import static io.sparkgate.proto.LaunchContract.DEFAULT_IDLE_EXIT_SECONDS;
 import static io.sparkgate.proto.LaunchContract.DEFAULT_MAX_FRAME_LENGTH;
 import static io.sparkgate.proto.LaunchContract.DEFAULT_MAX_OUTPUT_BYTES;
@@ -34,7 +36,8 @@ public record AgentConfig(
     int maxOutputBytes,
     long idleExitMillis,
     int maxFrameLength,
-    int sqlMaxRows) {
+    int sqlMaxRows,
+    java.time.Duration cancelGrace) {
 
   public AgentConfig {
     Objects.requireNonNull(gatewayHost, "gatewayHost");
@@ -82,7 +85,9 @@ public record AgentConfig(
         maxOutput,
         1000L * intSetting(conf, IDLE_EXIT_SECONDS, (int) DEFAULT_IDLE_EXIT_SECONDS),
         maxFrame,
-        positive(conf, SQL_MAX_ROWS, intSetting(conf, SQL_MAX_ROWS, DEFAULT_SQL_MAX_ROWS)));
+        positive(conf, SQL_MAX_ROWS, intSetting(conf, SQL_MAX_ROWS, DEFAULT_SQL_MAX_ROWS)),
+        java.time.Duration.ofSeconds(positive(conf, CANCEL_GRACE_SECONDS,
+            intSetting(conf, CANCEL_GRACE_SECONDS, DEFAULT_CANCEL_GRACE_SECONDS))));
   }
 
   private static int positive(SparkConf conf, String key, int value) {

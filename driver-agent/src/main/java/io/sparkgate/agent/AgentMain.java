@@ -119,8 +119,9 @@ public final class AgentMain implements GatewayLink.Listener {
       interpreters.register(RInterpreter.KIND, () -> new RInterpreter(session, config.maxOutputBytes()));
 
       StatementRunner.Settings settings = StatementRunner.Settings.defaults()
-          .withOutputLimitBytes(config.maxOutputBytes());
-      started = new StatementRunner(spark.sparkContext(), interpreters, link::send, settings);
+          .withOutputLimitBytes(config.maxOutputBytes())
+          .withCancelGrace(config.cancelGrace());
+      started = new StatementRunner(spark.sparkContext(), interpreters, link::send, settings, this::unstoppable);
       started.start();
       synchronized (this) {
         runner = started;
@@ -205,6 +206,16 @@ public final class AgentMain implements GatewayLink.Listener {
     runner.handle(command);
   }
 
+  /**
+   * A cancelled statement could not be ended: its thread would hold every later statement. Its
+   * CANCELLED result has been sent; the driver exits (the gateway sees the driver end, and the
+   * session's log has this line).
+   */
+  private void unstoppable(String reason) {
+    log.error("Session {}: {}", config.sessionId(), reason);
+    stop(EXIT_UNSTOPPABLE_STATEMENT);
+  }
+
   @Override
   public void refused(String reason) {
     log.error("Session {}: the gateway refused this agent: {}", config.sessionId(), reason);
@@ -217,6 +228,9 @@ public final class AgentMain implements GatewayLink.Listener {
         TimeUnit.MILLISECONDS.toSeconds(millisWithoutGateway));
     stop(3);
   }
+
+  /** Exit code of a driver that gave up on a statement it could not stop. */
+  static final int EXIT_UNSTOPPABLE_STATEMENT = 4;
 
   private void stop(int code) {
     exitCode = code;

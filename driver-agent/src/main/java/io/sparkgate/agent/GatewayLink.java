@@ -3,8 +3,6 @@ package io.sparkgate.agent;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -12,19 +10,18 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sparkgate.proto.ClientHandshake;
 import io.sparkgate.proto.Command;
-import io.sparkgate.proto.Control;
 import io.sparkgate.proto.Event;
 import io.sparkgate.proto.FrameCodec;
 import io.sparkgate.proto.FrameSize;
 import io.sparkgate.proto.HandshakeCompleted;
 import io.sparkgate.proto.HandshakeException;
-import io.sparkgate.proto.HeartbeatHandler;
 import io.sparkgate.proto.Outbox;
 import io.sparkgate.proto.OutboxClosedException;
+import io.sparkgate.proto.ProtocolException;
+import io.sparkgate.proto.SequencedConnection;
 import io.sparkgate.proto.SequenceTracker;
 import io.sparkgate.proto.Sequenced;
 import java.util.List;
@@ -70,9 +67,15 @@ public final class GatewayLink implements AutoCloseable {
   private final Outbox events;
   private final SequenceTracker commands = new SequenceTracker();
   private final EventLoopGroup group;
+  private final Connection connection = new Connection();
   private volatile boolean closed;
   private volatile Channel channel;
-  private volatile long lastConnectedNanos = System.nanoTime();
+  /**
+   * When the link was last up, or when the first dial ended without a connection; 0 while the first
+   * dial is still going (a driver JVM starting on a loaded machine can take seconds to complete it,
+   * which must not count as time without the gateway).
+   */
+  private volatile long lastConnectedNanos;
   private long backoffMillis = MIN_BACKOFF_MILLIS;
 
   /**
@@ -185,16 +188,25 @@ public final class GatewayLink implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            // The whole pipeline, in one place: codec, handshake, then the sequenced streams.
             ch.pipeline().addLast("codec", new FrameCodec(maxFrameLength));
             ch.pipeline().addLast("handshake",
                 new ClientHandshake(sessionId, secret, commands.lastSeq(), HANDSHAKE_TIMEOUT_MILLIS));
-            ch.pipeline().addLast("link", new Connection());
+            ch.pipeline().addLast("sequenced", new SequencedConnection(new SequencedConnection.Binding(
+                events, commands, SequencedConnection.AckGate.IMMEDIATE, connection)));
           }
         })
         .connect(host, port)
         .addListener((ChannelFutureListener) f -> {
-          if (!f.isSuccess()) {
+          if (f.isSuccess()) {
+            // Whatever ends this connection (a refused handshake too), dial again unless closed.
+            f.channel().closeFuture().addListener(c -> {
+              firstDialEnded();
+              scheduleReconnect();
+            });
+          } else {
             log.debug("Could not reach the gateway at {}:{}: {}", host, port, f.cause().toString());
+            firstDialEnded();
             scheduleReconnect();
           }
         });
@@ -209,8 +221,14 @@ public final class GatewayLink implements AutoCloseable {
     group.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
   }
 
+  private void firstDialEnded() {
+    if (lastConnectedNanos == 0) {
+      lastConnectedNanos = System.nanoTime();
+    }
+  }
+
   private void checkGatewayLost() {
-    if (closed || connected()) {
+    if (closed || connected() || lastConnectedNanos == 0) {
       return;
     }
     long away = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastConnectedNanos);
@@ -220,62 +238,28 @@ public final class GatewayLink implements AutoCloseable {
     }
   }
 
-  /** The traffic of one connection, after the handshake. */
-  private final class Connection extends ChannelInboundHandlerAdapter {
-    private Outbox.Sink sink;
-    private boolean established;
-
+  /** What the link hears from one connection (through {@link SequencedConnection}). */
+  private final class Connection implements SequencedConnection.Peer {
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (!(evt instanceof HandshakeCompleted done)) {
-        super.userEventTriggered(ctx, evt);
-        return;
-      }
-      Channel ch = ctx.channel();
-      ctx.pipeline().addBefore(ctx.name(), "heartbeat", new HeartbeatHandler(done.heartbeatIntervalMillis()));
-      sink = message -> ch.writeAndFlush(message, ch.voidPromise());
-      try {
-        events.attach(done.peerLastSeq(), sink);
-      } catch (OutboxClosedException e) {
-        ctx.close();
-        return;
-      }
-      established = true;
+    public boolean connected(Channel ch, HandshakeCompleted done) {
       channel = ch;
       backoffMillis = MIN_BACKOFF_MILLIS;
       lastConnectedNanos = System.nanoTime();
       log.info("Connected to the gateway at {}:{} (protocol v{}, replaying after event {})",
           host, port, done.version(), done.peerLastSeq());
+      return true;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      try {
-        if (msg instanceof Sequenced s && s.payload() instanceof Command command) {
-          if (commands.accept(s.seq())) {
-            listener.command(command);
-          }
-        } else if (msg instanceof Control.Ack ack) {
-          events.ack(ack.seq());
-        } else {
-          throw new IllegalStateException("unexpected message from the gateway: " + msg);
-        }
-      } finally {
-        ReferenceCountUtil.release(msg);
+    public void received(Sequenced.Payload payload) {
+      if (!(payload instanceof Command command)) {
+        throw new ProtocolException("the gateway sent an event: " + payload.getClass().getSimpleName());
       }
+      listener.command(command);
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-      long ack = commands.takeAck();
-      if (ack != SequenceTracker.NO_ACK) {
-        ctx.writeAndFlush(new Control.Ack(ack), ctx.voidPromise());
-      }
-      ctx.fireChannelReadComplete();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    public void failed(Throwable cause) {
       if (cause instanceof HandshakeException h && h.reason() != null) {
         // The gateway said no (wrong secret, unknown or closed session, no common version):
         // dialling again cannot help.
@@ -284,19 +268,13 @@ public final class GatewayLink implements AutoCloseable {
       } else {
         log.warn("Gateway link failed: {}", cause.toString());
       }
-      ctx.close();
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      if (established) {
-        events.detach(sink);
-        channel = null;
-        lastConnectedNanos = System.nanoTime();
-        log.warn("Lost the gateway at {}:{}; dialling again", host, port);
-      }
-      scheduleReconnect();
-      ctx.fireChannelInactive();
+    public void disconnected(Throwable cause) {
+      channel = null;
+      lastConnectedNanos = System.nanoTime();
+      log.warn("Lost the gateway at {}:{}; dialling again", host, port);
     }
   }
 }

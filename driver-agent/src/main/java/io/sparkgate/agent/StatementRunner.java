@@ -56,8 +56,11 @@ import org.slf4j.LoggerFactory;
  * every 250 ms, for jobs it submits meanwhile) and its thread interrupted; it ends CANCELLED as
  * soon as its code returns, whatever the code returned. Code that ignores interruption (a busy
  * loop) keeps running: after {@code forceStopAfter}, the interpreter is asked to stop the thread
- * ({@link Interpreter#forceStop}; the Scala interpreter can while the JVM supports
- * {@code Thread.stop}, that is up to Java 19); until the thread stops, later statements wait.
+ * ({@link Interpreter#forceStop}: the Python and R interpreters kill their process, the Scala
+ * interpreter stops the thread while the JVM supports {@code Thread.stop}, that is up to Java 19).
+ * A statement still running {@code giveUpAfter} after its cancel ends CANCELLED anyway and the
+ * runner's {@code unstoppable} callback is told why: its thread cannot be ended and would hold
+ * every later statement, so the agent exits (the session is never left cancelling).
  */
 public final class StatementRunner implements AutoCloseable {
   /** Prefix of the Spark job group of each statement: {@code sparkgate-<statementId>}. */
@@ -81,6 +84,10 @@ public final class StatementRunner implements AutoCloseable {
    * @param progressInterval how often progress is checked (and sent when it changed)
    * @param forceStopAfter how long after a cancel the statement thread is force-stopped if still
    *     running; null never
+   * @param giveUpAfter how long after a cancel a statement that still runs (a stop could not be
+   *     delivered, as on Java 20+ for Scala, or did not end it) makes the runner give up: the
+   *     statement ends CANCELLED and the runner's {@code unstoppable} callback is called (the agent
+   *     exits); null never
    */
   public record Settings(
       int queueCapacity,
@@ -88,7 +95,8 @@ public final class StatementRunner implements AutoCloseable {
       Duration outputFlushInterval,
       int outputFlushChars,
       Duration progressInterval,
-      Duration forceStopAfter) {
+      Duration forceStopAfter,
+      Duration giveUpAfter) {
 
     public Settings {
       if (queueCapacity <= 0 || outputLimitBytes <= 0 || outputFlushChars <= 0) {
@@ -100,25 +108,32 @@ public final class StatementRunner implements AutoCloseable {
 
     public static Settings defaults() {
       return new Settings(1000, CapturedOutput.DEFAULT_LIMIT_BYTES, Duration.ofMillis(50), 64 * 1024,
-          Duration.ofMillis(100), Duration.ofSeconds(15));
+          Duration.ofMillis(100), Duration.ofSeconds(15), Duration.ofSeconds(30));
     }
 
     public Settings withQueueCapacity(int value) {
-      return new Settings(value, outputLimitBytes, outputFlushInterval, outputFlushChars, progressInterval, forceStopAfter);
+      return new Settings(value, outputLimitBytes, outputFlushInterval, outputFlushChars, progressInterval, forceStopAfter, giveUpAfter);
     }
 
     public Settings withOutputLimitBytes(int value) {
-      return new Settings(queueCapacity, value, outputFlushInterval, outputFlushChars, progressInterval, forceStopAfter);
+      return new Settings(queueCapacity, value, outputFlushInterval, outputFlushChars, progressInterval, forceStopAfter, giveUpAfter);
     }
 
     public Settings withForceStopAfter(Duration value) {
-      return new Settings(queueCapacity, outputLimitBytes, outputFlushInterval, outputFlushChars, progressInterval, value);
+      return new Settings(queueCapacity, outputLimitBytes, outputFlushInterval, outputFlushChars, progressInterval, value, giveUpAfter);
+    }
+
+    /** A cancel grace: the thread is stopped after {@code grace}, and the runner gives up after twice that. */
+    public Settings withCancelGrace(Duration grace) {
+      return new Settings(queueCapacity, outputLimitBytes, outputFlushInterval, outputFlushChars, progressInterval,
+          grace, grace.multipliedBy(2));
     }
   }
 
   private final SparkContext sc;
   private final InterpreterRegistry interpreters;
   private final Consumer<Event> events;
+  private final Consumer<String> unstoppable;
   private final Settings settings;
   private final JobGroupProgress progress = new JobGroupProgress();
 
@@ -143,6 +158,17 @@ public final class StatementRunner implements AutoCloseable {
   }
 
   public StatementRunner(SparkContext sc, InterpreterRegistry interpreters, Consumer<Event> events, Settings settings) {
+    this(sc, interpreters, events, settings, reason -> {});
+  }
+
+  /**
+   * @param unstoppable told (on the runner's event thread, with the reason) when a cancelled
+   *     statement could not be ended within {@link Settings#giveUpAfter}: its thread runs on and no
+   *     later statement can run, so the agent should exit
+   */
+  public StatementRunner(SparkContext sc, InterpreterRegistry interpreters, Consumer<Event> events, Settings settings,
+      Consumer<String> unstoppable) {
+    this.unstoppable = Objects.requireNonNull(unstoppable, "unstoppable");
     this.sc = Objects.requireNonNull(sc, "sc");
     this.interpreters = Objects.requireNonNull(interpreters, "interpreters");
     this.events = Objects.requireNonNull(events, "events");
@@ -412,6 +438,24 @@ public final class StatementRunner implements AutoCloseable {
     if (!running.cancelRequested) {
       return;
     }
+    String givenUp = null;
+    synchronized (stateLock) {
+      if (current == running && !running.gaveUp && settings.giveUpAfter() != null
+          && System.nanoTime() - running.cancelRequestedNanos >= settings.giveUpAfter().toNanos()) {
+        running.gaveUp = true;
+        givenUp = "statement " + running.id + " ignored its cancel for " + settings.giveUpAfter().toSeconds() + " s and "
+            + (running.stopDelivered ? "went on after its thread was stopped"
+                : "its thread cannot be stopped (the " + running.kind + " interpreter cannot stop a thread on Java "
+                    + Runtime.version().feature() + ")")
+            + "; the driver exits, and the session's variables with it";
+      }
+    }
+    if (givenUp != null) {
+      log.error("Giving up on {}", givenUp);
+      finish(running, Event.StatementResult.cancelled(running.id));
+      unstoppable.accept(givenUp);
+      return;
+    }
     synchronized (stateLock) {
       if (current != running) {
         return;
@@ -549,6 +593,7 @@ public final class StatementRunner implements AutoCloseable {
     long lastJobCancelNanos;
     boolean stopDelivered;
     long lastStopAttemptNanos;
+    boolean gaveUp;
     // Under emitLock:
     boolean resultSent;
     JobGroupProgress.Snapshot lastProgress;

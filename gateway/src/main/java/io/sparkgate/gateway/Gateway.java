@@ -38,10 +38,13 @@ public final class Gateway {
   private final List<String> deployments;
   private final int port;
   private final GatewayMetrics metrics;
+  private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
-      List<String> deployments, int port, GatewayMetrics metrics, Health health) {
+      List<String> deployments, int port, GatewayMetrics metrics, Health health,
+      java.util.function.Supplier<RestApi> api) {
+    this.api = api;
     this.metrics = metrics;
     this.health = health;
     this.vertx = vertx;
@@ -130,13 +133,18 @@ public final class Gateway {
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
             .transform(ar -> {
               hadoop.close();
               return Future.failedFuture(t);
             }));
+  }
+
+  /** A router like the one each event loop serves (every route of the HTTP API); for tests and tools. */
+  public io.vertx.ext.web.Router newRouter() {
+    return api.get().router();
   }
 
   /** The gateway's meters. */

@@ -308,6 +308,13 @@ public final class GatewayConfig {
       "How long POST /sessions/{id}/completion waits for the agent's candidates before it answers"
           + " 504."));
 
+  public static final ConfigEntry<Duration> STATEMENT_CANCEL_GRACE = register(ConfigEntry.duration(
+      "sparkgate.statement.cancel-grace", "15s", 1000,
+      "How long a cancelled statement that ignores the cancel (a busy loop) may run on before the"
+          + " agent stops it (Scala: its thread; Python and R: their process, whose variables are then"
+          + " gone). At twice this the agent gives up on a statement it could not stop, and the driver"
+          + " exits. Whole seconds (passed as spark.sparkgate.statement.cancelGraceSeconds)."));
+
   private static final Map<String, ConfigEntry<?>> BY_KEY;
 
   static {

@@ -46,11 +46,17 @@ public final class LaunchContract {
   public static final String MAX_FRAME_LENGTH = KEY_PREFIX + "protocol.maxFrameLength";
   /** Most rows a SQL statement returns. */
   public static final String SQL_MAX_ROWS = KEY_PREFIX + "sql.maxRows";
+  /**
+   * Seconds a cancelled statement may run on before its thread is stopped (Python and R: their
+   * process killed); at twice that the agent gives up and exits.
+   */
+  public static final String CANCEL_GRACE_SECONDS = KEY_PREFIX + "statement.cancelGraceSeconds";
 
   public static final int DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
   public static final long DEFAULT_IDLE_EXIT_SECONDS = 600;
   public static final int DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
   public static final int DEFAULT_SQL_MAX_ROWS = 1000;
+  public static final int DEFAULT_CANCEL_GRACE_SECONDS = 15;
 
   private LaunchContract() {}
 }

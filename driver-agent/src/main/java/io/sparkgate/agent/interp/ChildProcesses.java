@@ -38,6 +38,22 @@ final class ChildProcesses {
   static final int STDERR_TAIL_LINES = 20;
   /** Longest line logged or kept from a child's stdout or stderr; a longer one is cut in pieces. */
   static final int LOG_LINE_MAX_CHARS = 4096;
+
+  /**
+   * The statement error for a child REPL that died (during the statement, or before it while no
+   * statement ran): how it ended, and that its variables are gone. Also written to the driver's log,
+   * which is the session's log, so that the loss is seen there too and is never silent.
+   *
+   * @param language "Python" or "R"
+   */
+  static ExecuteResult.Failure died(String language, long pid, String report, boolean whileIdle) {
+    String gone = "The " + language + " interpreter's variables are gone: the next statement starts a new "
+        + language + " process.";
+    log.warn("The {} process {} died{}: {}. {}", language, pid, whileIdle ? " while no statement ran" : "",
+        report, gone);
+    return ExecuteResult.failure("Error", "Interpreter died" + (whileIdle ? " while no statement ran" : "")
+        + ":\n" + report + "\n" + gone, List.of());
+  }
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private ChildProcesses() {}

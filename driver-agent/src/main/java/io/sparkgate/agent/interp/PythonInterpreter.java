@@ -84,6 +84,7 @@ public final class PythonInterpreter implements Interpreter {
   private PythonProcess process; // guarded by lock
   private Thread executingThread; // guarded by lock
   private boolean closed; // guarded by lock
+  private PythonProcess reportedDead; // guarded by lock: the dead process whose death a statement was told of
 
   /** An interpreter for {@code spark} whose statements' output is capped at {@link CapturedOutput#DEFAULT_LIMIT_BYTES}. */
   public PythonInterpreter(SparkSession spark) {
@@ -133,6 +134,10 @@ public final class PythonInterpreter implements Interpreter {
   public ExecuteResult execute(String code, OutputSink sink) {
     Objects.requireNonNull(code, "code");
     Objects.requireNonNull(sink, "sink");
+    ExecuteResult diedWhileIdle = unreportedDeath();
+    if (diedWhileIdle != null) {
+      return diedWhileIdle;
+    }
     PythonProcess python;
     try {
       python = ensureProcess();
@@ -157,7 +162,10 @@ public final class PythonInterpreter implements Interpreter {
       });
       return result(await(python, statement, properties.get("spark.jobGroup.id")), output);
     } catch (PythonProcess.DiedException e) {
-      return ExecuteResult.failure("Error", "Interpreter died:\n" + e.getMessage(), List.of());
+      synchronized (lock) {
+        reportedDead = python;
+      }
+      return ChildProcesses.died("Python", python.pid(), e.getMessage(), false);
     } finally {
       synchronized (lock) {
         executingThread = null;
@@ -266,6 +274,22 @@ public final class PythonInterpreter implements Interpreter {
           + " the next statement starts a new one");
       return true;
     }
+  }
+
+  /**
+   * If the process died since the last statement (killed from outside, out of memory) and no
+   * statement was told, the error that tells this one; null otherwise.
+   */
+  private ExecuteResult unreportedDeath() {
+    PythonProcess dead;
+    synchronized (lock) {
+      dead = process;
+      if (dead == null || dead.isAlive() || dead == reportedDead) {
+        return null;
+      }
+      reportedDead = dead;
+    }
+    return ChildProcesses.died("Python", dead.pid(), dead.deathReport(), true);
   }
 
   /** Stops the Python process and its py4j gateway. */

@@ -94,6 +94,7 @@ public final class RInterpreter implements Interpreter {
   private RProcess process; // guarded by lock
   private Thread executingThread; // guarded by lock
   private boolean closed; // guarded by lock
+  private RProcess reportedDead; // guarded by lock: the dead process whose death a statement was told of
 
   /** An interpreter for {@code spark} whose statements' output is capped at {@link CapturedOutput#DEFAULT_LIMIT_BYTES}. */
   public RInterpreter(SparkSession spark) {
@@ -179,6 +180,10 @@ public final class RInterpreter implements Interpreter {
     if (code.indexOf('\0') >= 0) {
       return ExecuteResult.failure("Error", "the code contains a NUL character, which R cannot read", List.of());
     }
+    ExecuteResult diedWhileIdle = unreportedDeath();
+    if (diedWhileIdle != null) {
+      return diedWhileIdle;
+    }
     RProcess r;
     try {
       r = ensureProcess();
@@ -201,7 +206,10 @@ public final class RInterpreter implements Interpreter {
       });
       return result(await(r, statement, properties.get("spark.jobGroup.id")), output);
     } catch (RProcess.DiedException e) {
-      return ExecuteResult.failure("Error", "Interpreter died:\n" + e.getMessage(), List.of());
+      synchronized (lock) {
+        reportedDead = r;
+      }
+      return ChildProcesses.died("R", r.pid(), e.getMessage(), false);
     } finally {
       synchronized (lock) {
         executingThread = null;
@@ -314,6 +322,22 @@ public final class RInterpreter implements Interpreter {
           + " the next statement starts a new one");
       return true;
     }
+  }
+
+  /**
+   * If the process died since the last statement (killed from outside, out of memory) and no
+   * statement was told, the error that tells this one; null otherwise.
+   */
+  private ExecuteResult unreportedDeath() {
+    RProcess dead;
+    synchronized (lock) {
+      dead = process;
+      if (dead == null || dead.isAlive() || dead == reportedDead) {
+        return null;
+      }
+      reportedDead = dead;
+    }
+    return ChildProcesses.died("R", dead.pid(), dead.deathReport(), true);
   }
 
   /** Stops the R process and the SparkR backend. */

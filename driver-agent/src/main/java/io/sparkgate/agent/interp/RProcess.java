@@ -189,9 +189,9 @@ final class RProcess {
     return process.pid();
   }
 
-  /** Whether the channel is still open: the process runs and can take statements. */
+  /** Whether the process runs and its channel is open: it can take statements. */
   boolean isAlive() {
-    return !ended;
+    return !ended && process.isAlive(); // the process may be gone before its channel's end is read
   }
 
   /** Whether a statement is running (its result has not completed). */
@@ -430,6 +430,11 @@ final class RProcess {
    * How the process ended: waits (bounded) for it to exit and for its last stderr lines (left out
    * when it was asked to exit). The first caller computes it; later ones get the same text.
    */
+  /** How the process ended (waits, bounded, for its exit); for a process that is no longer {@link #isAlive()}. */
+  String deathReport() {
+    return awaitDeathReport();
+  }
+
   private synchronized String awaitDeathReport() {
     if (deathReport == null) {
       deathReport = ChildProcesses.deathReport(process, "R", stopReason, stderrPump, stderrTail, !closing);

@@ -9,10 +9,7 @@ import io.sparkgate.agent.StatementRunner;
 import io.sparkgate.proto.Event;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -35,9 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * the test would time out.
  */
 class LiveOutputTest {
-  private static final Path VENV = Paths.get(System.getProperty("user.home"), ".cache", "sparkgate", "pyspark-4.2.0");
-  private static final Path PYTHON = VENV.resolve("bin").resolve("python");
-  private static final Path SPARK_HOME = VENV.resolve("lib").resolve("python3.11").resolve("site-packages").resolve("pyspark");
   private static final String PLAIN_R = "plain-r";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final AtomicInteger IDS = new AtomicInteger();
@@ -53,14 +47,8 @@ class LiveOutputTest {
 
   @BeforeAll
   static void startInterpreters() throws Exception {
-    assertTrue(Files.isExecutable(PYTHON), "the provisioned Python is missing: " + PYTHON);
     spark = TestSpark.start("LiveOutputTest");
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("SPARK_HOME", SPARK_HOME.toString());
-    env.put("PYSPARK_PYTHON", PYTHON.toString());
-    interpreters = new InterpreterRegistry()
-        .registerStarted(spark.scala)
-        .register(PythonInterpreter.KIND, () -> new PythonInterpreter(spark.spark, CapturedOutput.DEFAULT_LIMIT_BYTES, env))
+    interpreters = spark.registryWithPython()
         .register(PLAIN_R, () -> RInterpreter.plainReplForTests(CapturedOutput.DEFAULT_LIMIT_BYTES, System.getenv()));
   }
 

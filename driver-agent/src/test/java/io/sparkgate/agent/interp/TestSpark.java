@@ -43,6 +43,24 @@ public final class TestSpark implements AutoCloseable {
     return new TestSpark(spark, scala);
   }
 
+  /** The provisioned Python (with pyspark), as scripts/ install it. */
+  static final java.nio.file.Path PYTHON_HOME = java.nio.file.Paths.get(System.getProperty("user.home"), ".cache", "sparkgate", "pyspark-4.2.0");
+
+  /**
+   * A registry with this Scala interpreter and a pyspark interpreter on the provisioned Python,
+   * with SPARK_HOME as spark-submit sets it; the caller adds others and closes it.
+   */
+  InterpreterRegistry registryWithPython() {
+    java.nio.file.Path python = PYTHON_HOME.resolve("bin").resolve("python");
+    org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.isExecutable(python), "the provisioned Python is missing: " + python);
+    java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+    env.put("SPARK_HOME", PYTHON_HOME.resolve("lib").resolve("python3.11").resolve("site-packages").resolve("pyspark").toString());
+    env.put("PYSPARK_PYTHON", python.toString());
+    return new InterpreterRegistry()
+        .registerStarted(scala)
+        .register(PythonInterpreter.KIND, () -> new PythonInterpreter(spark, CapturedOutput.DEFAULT_LIMIT_BYTES, env));
+  }
+
   @Override
   public void close() {
     scala.close();

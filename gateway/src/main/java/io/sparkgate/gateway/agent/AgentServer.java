@@ -3,8 +3,6 @@ package io.sparkgate.gateway.agent;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -12,17 +10,15 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sparkgate.proto.Command;
-import io.sparkgate.proto.Control;
 import io.sparkgate.proto.Event;
 import io.sparkgate.proto.FrameCodec;
 import io.sparkgate.proto.HandshakeCompleted;
-import io.sparkgate.proto.HeartbeatHandler;
 import io.sparkgate.proto.Outbox;
 import io.sparkgate.proto.OutboxClosedException;
 import io.sparkgate.proto.Sequenced;
+import io.sparkgate.proto.SequencedConnection;
 import io.sparkgate.proto.SequenceTracker;
 import io.sparkgate.proto.ServerHandshake;
 import io.sparkgate.gateway.session.AgentRegistry;
@@ -115,10 +111,11 @@ public final class AgentServer implements AgentRegistry {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            // The whole pipeline, in one place: codec, handshake, then the session's sequenced streams.
             ch.pipeline().addLast("codec", new FrameCodec(settings.maxFrameLength()));
             ch.pipeline().addLast("handshake", new ServerHandshake(AgentServer.this::secretFor,
                 AgentServer.this::admit, settings.heartbeatIntervalMillis(), settings.handshakeTimeoutMillis()));
-            ch.pipeline().addLast("session", new Connection());
+            ch.pipeline().addLast("sequenced", new SequencedConnection(new Binder()));
           }
         })
         .bind(host, port)
@@ -143,8 +140,19 @@ public final class AgentServer implements AgentRegistry {
    */
   @Override
   public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler) {
+    return register(sessionId, secret, context, handler, SequencedConnection.AckGate.IMMEDIATE);
+  }
+
+  /**
+   * As {@link #register(int, byte[], Context, AgentSessionHandler)}, acknowledging the agent's
+   * events only once {@code ackGate} allows it: the hook for storing events before they are
+   * acknowledged (an unacknowledged event is replayed by the agent after a reconnect or a gateway
+   * restart).
+   */
+  public AgentEndpoint register(int sessionId, byte[] secret, Context context, AgentSessionHandler handler,
+      SequencedConnection.AckGate ackGate) {
     Link link = new Link(sessionId, secret.clone(), context, handler,
-        new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes()));
+        new Outbox(settings.maxQueuedCommands(), settings.maxQueuedCommandBytes()), ackGate);
     if (links.putIfAbsent(sessionId, link) != null) {
       throw new IllegalStateException("session " + sessionId + " is already registered");
     }
@@ -206,13 +214,16 @@ public final class AgentServer implements AgentRegistry {
     final Context context;
     final AgentSessionHandler handler;
     final Outbox commands;
+    final SequencedConnection.AckGate ackGate;
     final SequenceTracker events = new SequenceTracker();
     volatile Channel channel;
     volatile String givenUp;
     private String lastFailure; // guarded by this
     private int sameFailures; // guarded by this
 
-    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, Outbox commands) {
+    Link(int sessionId, byte[] secret, Context context, AgentSessionHandler handler, Outbox commands,
+        SequencedConnection.AckGate ackGate) {
+      this.ackGate = Objects.requireNonNull(ackGate, "ackGate");
       this.sessionId = sessionId;
       this.secret = secret;
       this.context = context;
@@ -252,114 +263,74 @@ public final class AgentServer implements AgentRegistry {
     }
   }
 
-  /** The traffic of one authenticated connection (the handler after the handshake). */
-  private final class Connection extends ChannelInboundHandlerAdapter {
-    private Link link;
-    private Outbox.Sink sink;
-    private Throwable failure;
+  /** Finds the session an authenticated connection serves. One per connection. */
+  private final class Binder implements SequencedConnection.Binder {
+    @Override
+    public SequencedConnection.Binding bind(HandshakeCompleted done) {
+      Link l = links.get(done.sessionId());
+      return l == null ? null : new SequencedConnection.Binding(l.commands, l.events, l.ackGate, new Connection(l));
+    }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (!(evt instanceof HandshakeCompleted done)) {
-        super.userEventTriggered(ctx, evt);
-        return;
+    public void failedUnbound(Throwable cause) {
+      if (cause instanceof io.sparkgate.proto.HandshakeException) {
+        log.info("Agent connection refused: {}", cause.getMessage());
+      } else {
+        log.debug("Agent connection failed before the handshake: {}", cause.toString());
       }
-      Link l = links.get(done.sessionId());
-      if (l == null) {
-        ctx.close();
-        return;
-      }
-      Channel ch = ctx.channel();
-      ctx.pipeline().addBefore(ctx.name(), "heartbeat", new HeartbeatHandler(done.heartbeatIntervalMillis()));
-      Channel previous = l.channel;
-      l.channel = ch;
+    }
+  }
+
+  /** What one authenticated connection of a session brings. */
+  private static final class Connection implements SequencedConnection.Peer {
+    private final Link link;
+    private Channel channel;
+
+    Connection(Link link) {
+      this.link = link;
+    }
+
+    @Override
+    public boolean connected(Channel ch, HandshakeCompleted done) {
+      channel = ch;
+      Channel previous = link.channel;
+      link.channel = ch;
       if (previous != null && previous != ch) {
         // The agent dialled again while its old connection looked alive: the new one wins.
         previous.close();
       }
-      link = l;
-      sink = message -> ch.writeAndFlush(message, ch.voidPromise());
-      try {
-        l.commands.attach(done.peerLastSeq(), sink);
-      } catch (RuntimeException e) {
-        log.warn("Session {}: agent connection refused: {}", l.sessionId, e.getMessage());
-        ctx.close();
-        return;
-      }
-      log.info("Session {}: agent connected from {} (protocol v{})", l.sessionId, ch.remoteAddress(), done.version());
-      l.context.runOnContext(v -> l.handler.agentConnected());
+      log.info("Session {}: agent connected from {} (protocol v{})", link.sessionId, ch.remoteAddress(), done.version());
+      link.context.runOnContext(v -> link.handler.agentConnected());
+      return true;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      try {
-        Link l = link;
-        if (l == null) {
-          return;
+    public void received(Sequenced.Payload payload) {
+      if (!(payload instanceof Event event)) {
+        throw new io.sparkgate.proto.ProtocolException("an agent sent a command: " + payload.getClass().getSimpleName());
+      }
+      link.eventAccepted();
+      link.context.runOnContext(v -> link.handler.agentEvent(event));
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
+      if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
+        String reason = link.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
+        if (reason != null) {
+          log.error("Session {}: giving up on its agent: {}", link.sessionId, reason);
+          link.context.runOnContext(v -> link.handler.agentFailed(reason));
         }
-        if (msg instanceof Sequenced s && s.payload() instanceof Event event) {
-          if (l.events.accept(s.seq())) {
-            l.eventAccepted();
-            l.context.runOnContext(v -> l.handler.agentEvent(event));
-          }
-        } else if (msg instanceof Control.Ack ack) {
-          l.commands.ack(ack.seq());
-        } else {
-          throw new IllegalStateException("unexpected message from an agent: " + msg);
-        }
-      } finally {
-        ReferenceCountUtil.release(msg);
       }
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-      Link l = link;
-      if (l != null) {
-        long ack = l.events.takeAck();
-        if (ack != SequenceTracker.NO_ACK) {
-          ctx.writeAndFlush(new Control.Ack(ack), ctx.voidPromise());
-        }
+    public void disconnected(Throwable cause) {
+      if (link.channel == channel) {
+        link.channel = null;
+        link.context.runOnContext(v -> link.handler.agentDisconnected(cause));
       }
-      ctx.fireChannelReadComplete();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      failure = cause;
-      if (cause instanceof io.sparkgate.proto.HandshakeException) {
-        // The handshake closes the connection itself, once its Reject has reached the agent.
-        log.info("Agent connection from {} refused: {}", ctx.channel().remoteAddress(), cause.getMessage());
-        return;
-      }
-      if (link != null) {
-        log.warn("Session {}: agent connection failed: {}", link.sessionId, cause.toString());
-        if (cause instanceof io.netty.handler.codec.DecoderException || cause instanceof io.sparkgate.proto.OutOfSequenceException) {
-          Link l = link;
-          String reason = l.failed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
-          if (reason != null) {
-            log.error("Session {}: giving up on its agent: {}", l.sessionId, reason);
-            l.context.runOnContext(v -> l.handler.agentFailed(reason));
-          }
-        }
-      } else {
-        log.debug("Agent connection from {} failed before the handshake: {}", ctx.channel().remoteAddress(), cause.toString());
-      }
-      ctx.close();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      Link l = link;
-      if (l != null) {
-        l.commands.detach(sink);
-        if (l.channel == ctx.channel()) {
-          l.channel = null;
-          Throwable cause = failure != null ? failure : new java.io.IOException("agent connection closed");
-          l.context.runOnContext(v -> l.handler.agentDisconnected(cause));
-        }
-      }
-      ctx.fireChannelInactive();
     }
   }
 }

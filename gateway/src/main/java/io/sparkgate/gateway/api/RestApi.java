@@ -78,7 +78,7 @@ public final class RestApi {
   /** The only version of Livy's REST API there is (Livy's ApiVersions: v0.1). */
   public static final String LIVY_API_REVISION = "0.1";
   /** The build: version, user, revision, branch, date, url (from the filtered resource). */
-  public static final Properties BUILD = loadBuild();
+  private static final Properties BUILD = loadBuild();
   /** This gateway's version (from the build). */
   public static final String SPARKGATE_VERSION = BUILD.getProperty("version");
 
@@ -614,6 +614,13 @@ public final class RestApi {
       String v = p.getProperty(key);
       out.setProperty(key, v == null || v.isBlank() || v.contains("${") ? "unknown" : v.strip());
     }
+    // A remote's URL may carry credentials (https://user:token@host/...): never answer them.
+    out.setProperty("url", withoutCredentials(out.getProperty("url")));
     return out;
+  }
+
+  /** {@code url} without the user information of its authority ({@code https://user:token@host/x}). */
+  static String withoutCredentials(String url) {
+    return url.replaceFirst("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", "$1");
   }
 }

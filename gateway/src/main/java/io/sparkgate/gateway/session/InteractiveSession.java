@@ -252,6 +252,7 @@ public final class InteractiveSession {
     conf.put(LaunchContract.SESSION_KIND, kind == null ? "" : kind.livyName());
     conf.put(LaunchContract.MAX_OUTPUT_BYTES, Long.toString(settings.maxOutputBytes()));
     conf.put(LaunchContract.SQL_MAX_ROWS, Integer.toString(settings.sqlMaxRows()));
+    conf.put(LaunchContract.CANCEL_GRACE_SECONDS, Long.toString(Math.max(1, settings.cancelGrace().toSeconds())));
     conf.put(LaunchContract.IDLE_EXIT_SECONDS, Long.toString(settings.agentIdleExit().toSeconds()));
     String encoded = AgentAuth.encodeSecret(secret);
     LaunchSpec spec = new LaunchSpec(id, name != null ? name : "sparkgate-session-" + id,

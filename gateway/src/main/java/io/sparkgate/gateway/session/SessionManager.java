@@ -224,13 +224,12 @@ public final class SessionManager {
    * @return fails with SessionException NOT_FOUND for an unknown id
    */
   public Future<Void> delete(int id, String reason) {
-    return call(() -> {
+    return callAsync(() -> {
       InteractiveSession s = byId.get(id);
       if (s == null) {
         throw SessionException.notFound("Session '" + id + "' not found.");
       }
-      remove(s, reason);
-      return null;
+      return remove(s, reason);
     });
   }
 
@@ -273,13 +272,28 @@ public final class SessionManager {
     return callOn(session.context(), () -> session.complete(code, kind, cursor));
   }
 
-  /** Stops {@code s} and forgets it once its driver is gone; it is listed until then. */
-  private void remove(InteractiveSession s, String reason) {
+  /**
+   * Stops {@code s} and forgets it once its driver is gone; it is listed until then.
+   *
+   * @return completes once the session is stopping (shutting_down, its driver told), so that a
+   *     client answered after it reads the session as stopping
+   */
+  private Future<Void> remove(InteractiveSession s, String reason) {
     if (!deleting.add(s)) {
-      return;
+      return Future.succeededFuture();
     }
+    Promise<Void> stopping = Promise.promise();
     // Stopping happens on the session's context; forgetting it here, once its driver is gone.
-    s.context().runOnContext(v -> s.stop(reason).onComplete(ar -> context.runOnContext(w -> forget(s))));
+    s.context().runOnContext(v -> {
+      Future<Void> gone;
+      try {
+        gone = s.stop(reason);
+      } finally {
+        stopping.complete();
+      }
+      gone.onComplete(ar -> context.runOnContext(w -> forget(s)));
+    });
+    return stopping.future();
   }
 
   /** Manager's context only. */

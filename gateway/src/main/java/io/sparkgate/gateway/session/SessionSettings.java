@@ -35,7 +35,8 @@ public record SessionSettings(
     long maxOutputBytes,
     int sqlMaxRows,
     int eventLogEvents,
-    long eventLogBytes) {
+    long eventLogBytes,
+    Duration cancelGrace) {
 
   /** Completion requests one session may have waiting for its agent. */
   public static final int MAX_PENDING_COMPLETIONS = 16;
@@ -70,6 +71,7 @@ public record SessionSettings(
         config.get(GatewayConfig.STATEMENT_MAX_OUTPUT_BYTES),
         config.get(GatewayConfig.SQL_MAX_ROWS),
         config.get(GatewayConfig.STREAM_LOG_EVENTS),
-        config.get(GatewayConfig.STREAM_LOG_BYTES));
+        config.get(GatewayConfig.STREAM_LOG_BYTES),
+        config.get(GatewayConfig.STATEMENT_CANCEL_GRACE));
   }
 }

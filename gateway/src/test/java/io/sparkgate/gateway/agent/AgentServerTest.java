@@ -229,4 +229,37 @@ class AgentServerTest {
     assertEquals(io.sparkgate.proto.Handshake.RejectReason.SESSION_CLOSED,
         assertInstanceOf(io.sparkgate.proto.HandshakeException.class, failure, String.valueOf(failure)).reason());
   }
+
+  @Test
+  void aSilentLinkIsDetectedByHeartbeatsAndTheAgentDialsBackThroughTheProxy() throws Exception {
+    // A gateway with a short heartbeat, and a proxy on the agent's path that goes half-open: the
+    // sockets stay open but nothing flows, so only the heartbeats can tell.
+    AgentServer quick = new AgentServer(new AgentServer.Settings(AgentServer.Settings.DEFAULT_MAX_FRAME_LENGTH, 200,
+        5_000, 100, 1 << 20));
+    int quickPort = GatewayTestBase.await(quick.start("127.0.0.1", 0, ((ContextInternal) sessions).nettyEventLoop()));
+    try (io.sparkgate.gateway.testing.LinkProxy proxy = new io.sparkgate.gateway.testing.LinkProxy("127.0.0.1", quickPort)) {
+      quick.register(SESSION, secret, sessions, handler);
+      FakeAgentConnection app = new FakeAgentConnection();
+      Channel ch = new Bootstrap().group(clientLoop).channel(NioSocketChannel.class)
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel c) {
+              c.pipeline().addLast(new FrameCodec(), new ClientHandshake(SESSION, secret, 0, 5_000), app);
+            }
+          })
+          .connect("127.0.0.1", proxy.port()).sync().channel();
+      app.handshake.get(10, TimeUnit.SECONDS);
+      // The agent's heartbeats, as the real agent sends them once connected.
+      ch.pipeline().addBefore(ch.pipeline().context(app).name(), "heartbeat", new io.sparkgate.proto.HeartbeatHandler(200));
+      awaitTrue("connected", () -> handler.heard.contains("connected"));
+
+      proxy.halfOpen(true);
+
+      awaitTrue("the gateway notices the silence", () -> handler.heard.contains("disconnected"));
+      assertEquals(1, proxy.connections());
+      ch.close().sync();
+    } finally {
+      GatewayTestBase.await(quick.close());
+    }
+  }
 }

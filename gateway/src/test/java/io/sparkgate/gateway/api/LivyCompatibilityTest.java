@@ -151,6 +151,15 @@ class LivyCompatibilityTest extends GatewayTestBase {
   }
 
   @Test
+  void theBuildsRepositoryUrlIsAnsweredWithoutCredentials() {
+    assertEquals("https://github.com/org/sparkgate.git",
+        RestApi.withoutCredentials("https://alice:ghp_secret@github.com/org/sparkgate.git"));
+    assertEquals("https://github.com/org/sparkgate.git", RestApi.withoutCredentials("https://github.com/org/sparkgate.git"));
+    assertEquals("git@github.com:org/sparkgate.git", RestApi.withoutCredentials("git@github.com:org/sparkgate.git"));
+    assertEquals("unknown", RestApi.withoutCredentials("unknown"));
+  }
+
+  @Test
   void anUnknownApiVersionIsAnswered406() {
     Response r = request(HttpMethod.GET, "/sessions", null, null, "application/vnd.livy.v0.2+json");
     assertEquals(406, r.status(), r.body());

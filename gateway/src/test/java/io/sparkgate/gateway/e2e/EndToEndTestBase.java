@@ -30,9 +30,14 @@ abstract class EndToEndTestBase {
     return Map.of();
   }
 
+  /** Whether this class's agents dial through a {@link io.sparkgate.gateway.testing.LinkProxy} ({@code gw.proxy}). */
+  boolean proxied() {
+    return false;
+  }
+
   @BeforeAll
   final void startGateway() throws Exception {
-    gw = new RealSparkGateway(settings());
+    gw = new RealSparkGateway(settings(), proxied());
   }
 
   @AfterAll

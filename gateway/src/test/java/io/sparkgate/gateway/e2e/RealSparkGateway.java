@@ -43,7 +43,15 @@ final class RealSparkGateway implements AutoCloseable {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final ListAppender<ILoggingEvent> blockedThreadWarnings;
 
+  /** Between the agents and the agent server when asked for ({@link #RealSparkGateway(Map, boolean)}), else null. */
+  final io.sparkgate.gateway.testing.LinkProxy proxy;
+
   RealSparkGateway(Map<String, String> overrides) throws Exception {
+    this(overrides, false);
+  }
+
+  /** @param proxied agents dial a {@link io.sparkgate.gateway.testing.LinkProxy} in front of the agent server */
+  RealSparkGateway(Map<String, String> overrides, boolean proxied) throws Exception {
     String sparkHome = System.getenv("SPARK_HOME");
     if (sparkHome == null || !Files.isExecutable(Path.of(sparkHome, "bin", "spark-submit"))) {
       fail("SPARK_HOME must name a Spark with bin/spark-submit; run the tests with scripts/test, which provisions one");
@@ -67,7 +75,9 @@ final class RealSparkGateway implements AutoCloseable {
     Context sessions = vertx.getOrCreateContext();
     int agentPort = GatewayTestBase.await(
         agentServer.start("127.0.0.1", 0, ((ContextInternal) sessions).nettyEventLoop()));
-    gateway = GatewayTestBase.await(Gateway.start(vertx, config, agentServer, agentPort, sessions));
+    proxy = proxied ? new io.sparkgate.gateway.testing.LinkProxy("127.0.0.1", agentPort) : null;
+    gateway = GatewayTestBase.await(Gateway.start(vertx, config, agentServer,
+        proxy != null ? proxy.port() : agentPort, sessions));
     get("/sessions");
     blockedThreadWarnings = GatewayTestBase.captureBlockedThreadWarnings();
   }
@@ -172,6 +182,9 @@ final class RealSparkGateway implements AutoCloseable {
     try {
       GatewayTestBase.await(gateway.stop());
     } finally {
+      if (proxy != null) {
+        proxy.close();
+      }
       GatewayTestBase.await(agentServer.close());
       GatewayTestBase.await(vertx.close());
     }

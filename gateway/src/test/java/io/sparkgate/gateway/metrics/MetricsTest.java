@@ -131,6 +131,27 @@ class MetricsTest extends GatewayTestBase {
   }
 
   @Test
+  void streamSubscribersAreCountedWhileOpen() {
+    FakeAgents.Link link = readySession("spark");
+    double before = value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"");
+    io.vertx.core.http.HttpClient http = vertx.createHttpClient();
+    try {
+      io.vertx.core.http.HttpClientResponse events = await(http.request(io.vertx.core.http.HttpMethod.GET,
+          gateway.port(), "127.0.0.1", "/sessions/" + link.sessionId + "/events").compose(r -> r.send()));
+      assertEquals(200, events.statusCode());
+      events.exceptionHandler(e -> { }); // The close below ends the stream: expected.
+      awaitTrue("the SSE subscriber to be counted",
+          () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before + 1);
+      events.request().connection().close();
+      awaitTrue("the closed SSE subscriber to be counted no more",
+          () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before);
+    } finally {
+      await(http.close());
+    }
+    assertEquals(0, value(scrape(), "sparkgate_stream_subscribers", "transport=\"websocket\""));
+  }
+
+  @Test
   void refusedRequestsByReasonAndHttpServerMeters() {
     String before = scrape();
     assertEquals(404, get("/sessions/12345").status());
