@@ -82,7 +82,18 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread.
+    // Reading the Hadoop configuration and connecting to YARN block, as does the rest of the
+    // start-up (class loading, the UI's files): on the caller's thread (GatewayMain's, a test's), or
+    // a worker thread when called on an event loop.
+    if (!io.vertx.core.Context.isOnEventLoopThread()) {
+      HadoopSetup hadoop;
+      try {
+        hadoop = HadoopSetup.create(config);
+      } catch (Exception e) {
+        return Future.failedFuture(e);
+      }
+      return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics);
+    }
     return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
         .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
   }
@@ -124,6 +135,8 @@ public final class Gateway {
     // Class loading and JIT of the first request, off the event loops.
     return vertx.executeBlocking(() -> {
           api.get().warmUp();
+          // Loads and initializes the HTTP server's classes here rather than in each verticle's start.
+          vertx.createHttpServer();
           return null;
         }, false)
         .compose(w -> vertx.deployVerticle(() -> {
