@@ -82,20 +82,33 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block, as does the rest of the
-    // start-up (class loading, the UI's files): on the caller's thread (GatewayMain's, a test's), or
-    // a worker thread when called on an event loop.
+    // Reading the Hadoop configuration and connecting to YARN block, as do the static initializers
+    // that read resources (the UI's files, the OpenAPI description) or load many classes, and the
+    // rest of the start-up: on the caller's thread (GatewayMain's, a test's), or on a worker thread
+    // (then the wiring continues on an event loop, with those classes initialized already).
     if (!io.vertx.core.Context.isOnEventLoopThread()) {
       HadoopSetup hadoop;
       try {
+        initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+            BatchManager.class, SparkSubmitLauncher.class);
         hadoop = HadoopSetup.create(config);
       } catch (Exception e) {
         return Future.failedFuture(e);
       }
       return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics);
     }
-    return vertx.executeBlocking(() -> HadoopSetup.create(config), false)
+    return vertx.executeBlocking(() -> {
+          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+              BatchManager.class, SparkSubmitLauncher.class);
+          return HadoopSetup.create(config);
+        }, false)
         .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
+  }
+
+  private static void initialize(Class<?>... classes) throws ClassNotFoundException {
+    for (Class<?> c : classes) {
+      Class.forName(c.getName(), true, c.getClassLoader());
+    }
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,

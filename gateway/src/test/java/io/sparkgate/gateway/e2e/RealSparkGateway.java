@@ -156,8 +156,7 @@ final class RealSparkGateway implements AutoCloseable {
   }
 
   void assertNoBlockedEventLoop() {
-    List<ILoggingEvent> warnings = List.copyOf(blockedThreadWarnings.list);
-    blockedThreadWarnings.list.clear();
+    List<ILoggingEvent> warnings = GatewayTestBase.blockingWarnings(blockedThreadWarnings);
     if (!warnings.isEmpty()) {
       fail("An event loop was blocked: " + warnings.get(0).getFormattedMessage());
     }
