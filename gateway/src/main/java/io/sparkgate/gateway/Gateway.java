@@ -89,9 +89,28 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
     Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread. So do the
-    // static initializers that read resources (the UI's files, the OpenAPI description) or load
-    // many classes, which the wiring below would otherwise run on an event loop.
+    // Reading the Hadoop configuration and connecting to YARN block, as do the static initializers
+    // that read resources (the UI's files, the OpenAPI description) or load many classes, and the
+    // rest of the start-up: on the caller's thread (GatewayMain's, a test's), or on a worker thread
+    // (then the wiring continues on an event loop, with those classes initialized already).
+    if (!io.vertx.core.Context.isOnEventLoopThread()) {
+      HadoopSetup hadoop;
+      try {
+        initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+            BatchManager.class, SparkSubmitLauncher.class);
+        hadoop = HadoopSetup.create(config);
+      } catch (Exception e) {
+        return Future.failedFuture(e);
+      }
+      Secure secure;
+      try {
+        secure = new Secure(Security.create(vertx, config), ServerTls.keyCert(config));
+      } catch (Exception e) {
+        hadoop.close();
+        return Future.failedFuture(e);
+      }
+      return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure);
+    }
     return vertx.executeBlocking(() -> {
           initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
               BatchManager.class, SparkSubmitLauncher.class);
@@ -158,6 +177,8 @@ public final class Gateway {
     // Class loading and JIT of the first request, off the event loops.
     return vertx.executeBlocking(() -> {
           api.get().warmUp();
+          // Loads and initializes the HTTP server's classes here rather than in each verticle's start.
+          vertx.createHttpServer();
           return null;
         }, false)
         .compose(w -> vertx.deployVerticle(() -> {
