@@ -20,6 +20,11 @@ import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.KeyCertOptions;
+import io.sparkgate.gateway.auth.Security;
+import io.sparkgate.gateway.auth.ServerTls;
+import io.sparkgate.gateway.launch.DriverEnvironment;
+import io.sparkgate.gateway.session.CreationLimits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -37,14 +42,16 @@ public final class Gateway {
   private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
+  private final Security security;
   private final GatewayMetrics metrics;
   private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
   private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
       List<String> deployments, int port, GatewayMetrics metrics, Health health,
-      java.util.function.Supplier<RestApi> api) {
+      java.util.function.Supplier<RestApi> api, Security security) {
     this.api = api;
+    this.security = security;
     this.metrics = metrics;
     this.health = health;
     this.vertx = vertx;
@@ -95,14 +102,33 @@ public final class Gateway {
       } catch (Exception e) {
         return Future.failedFuture(e);
       }
-      return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics);
+      Secure secure;
+      try {
+        // The security settings read key files and log in to Kerberos.
+        secure = new Secure(Security.create(vertx, config), ServerTls.keyCert(config));
+      } catch (Exception e) {
+        hadoop.close();
+        return Future.failedFuture(e);
+      }
+      return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure);
     }
     return vertx.executeBlocking(() -> {
           initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
               BatchManager.class, SparkSubmitLauncher.class);
           return HadoopSetup.create(config);
         }, false)
-        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics));
+        // The security settings read key files and log in to Kerberos: on a worker thread too.
+        .compose(hadoop -> vertx.executeBlocking(() -> new Secure(Security.create(vertx, config),
+                ServerTls.keyCert(config)), false)
+            .recover(t -> {
+              hadoop.close();
+              return Future.failedFuture(t);
+            })
+            .compose(secure -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure)));
+  }
+
+  /** Authentication and access checks, and the REST API's certificate (null for plain HTTP). */
+  private record Secure(Security security, KeyCertOptions tls) {
   }
 
   private static void initialize(Class<?>... classes) throws ClassNotFoundException {
@@ -112,13 +138,17 @@ public final class Gateway {
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
-      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics) {
+      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics, Secure secure) {
+    Security security = secure.security();
     String master = config.get(GatewayConfig.SPARK_MASTER);
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
         config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
-            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
+            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()),
+        new DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics);
+    sessions.limits(new CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
+        config.get(GatewayConfig.SESSION_MAX_PER_USER)));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
         launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
@@ -137,7 +167,7 @@ public final class Gateway {
     RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
         config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options)
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options, security)
             .extend(ops::mount);
     String host = config.serverHost();
 
@@ -153,15 +183,17 @@ public final class Gateway {
           return null;
         }, false)
         .compose(w -> vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody, secure.tls());
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api);
+          return new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api,
+              security);
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
+            .eventually(security::close)
             .transform(ar -> {
               hadoop.close();
               return Future.failedFuture(t);
@@ -228,6 +260,6 @@ public final class Gateway {
         yarn.close();
       }
       return Future.succeededFuture();
-    }).mapEmpty();
+    }).eventually(security::close).mapEmpty();
   }
 }

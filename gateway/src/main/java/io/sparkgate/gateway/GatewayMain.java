@@ -51,16 +51,19 @@ public final class GatewayMain {
         AgentServer.Settings.DEFAULT_MAX_QUEUED_COMMAND_BYTES));
     Gateway gateway;
     try {
-      // Sessions and the agent connections share one event loop: no thread hand-off between an
-      // agent's socket and its session (see AgentServer).
+      // Agent connections are accepted on every event loop and then move to their session's (each
+      // session has an event loop of its own): no thread hand-off between an agent's socket and
+      // its session (see AgentServer).
       Context sessionsContext = vertx.getOrCreateContext();
       int agentPort = agentServer.start(config.agentServerHost(), config.agentServerPort(),
-              ((ContextInternal) sessionsContext).nettyEventLoop())
+              ((io.vertx.core.internal.VertxInternal) vertx).nettyEventLoopGroup())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, metrics)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
-          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),
+      LOG.info("Sparkgate {} listening on {}://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
+          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION,
+          config.get(GatewayConfig.TLS_KEYSTORE).isEmpty() && config.get(GatewayConfig.TLS_CERT_FILE).isEmpty()
+              ? "http" : "https", config.serverHost(), gateway.port(),
           config.agentServerHost(), agentPort, config.sparkHome(), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
           config.get(GatewayConfig.SPARK_MASTER));
     } catch (Exception e) {

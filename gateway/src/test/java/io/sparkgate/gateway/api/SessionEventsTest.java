@@ -154,6 +154,29 @@ class SessionEventsTest extends GatewayTestBase {
   }
 
   @Test
+  void aSessionStreamOpenedOnAHistoryOfFinishedStatementsGoesOnLive() {
+    FakeAgents.Link link = readySession();
+    int id = link.sessionId;
+    int first = submit(id, "x");
+    run(link, first);
+    awaitState(id, "idle");
+    // The window now holds a finished statement; a new client gets it, then what happens next.
+    try (SseReader events = sse("/sessions/" + id + "/events", Map.of())) {
+      List<Frame> history = events.until(f -> f.event().equals("statement")
+          && f.json().getInteger("id") == first && f.json().getString("state").equals("available"),
+          Duration.ofSeconds(20));
+      assertEquals("statement", history.get(history.size() - 1).event());
+      int second = submit(id, "y");
+      List<Frame> live = events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == second,
+          Duration.ofSeconds(20));
+      assertEquals("waiting", live.get(live.size() - 1).json().getString("state"));
+      run(link, second);
+      events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == second
+          && f.json().getString("state").equals("available"), Duration.ofSeconds(20));
+    }
+  }
+
+  @Test
   void aClientThatReconnectsWithLastEventIdGetsEveryEventExactlyOnce() {
     FakeAgents.Link link = readySession();
     int id = link.sessionId;
