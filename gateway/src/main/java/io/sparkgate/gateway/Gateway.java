@@ -104,6 +104,7 @@ public final class Gateway {
       }
       Secure secure;
       try {
+        // The security settings read key files and log in to Kerberos.
         secure = new Secure(Security.create(vertx, config), ServerTls.keyCert(config));
       } catch (Exception e) {
         hadoop.close();

@@ -152,14 +152,6 @@ final class RealSparkGateway implements AutoCloseable {
     blockedThreadWarnings.list.clear();
   }
 
-  /**
-   * Forgets the blocked-thread warnings logged so far: for a test that starts a second gateway in
-   * the same JVM, whose start-up (class loading, binding) is not a blocking call of the first.
-   */
-  void forgetBlockedEventLoopWarnings() {
-    forgetWarnings();
-  }
-
   void assertNoBlockedEventLoop() {
     List<ILoggingEvent> warnings = GatewayTestBase.blockingWarnings(blockedThreadWarnings);
     if (!warnings.isEmpty()) {

@@ -260,7 +260,7 @@ class YarnEndToEndTest {
     s.put("sparkgate.yarn.gateway-id", "orphans");
     s.put("sparkgate.yarn.orphans", "kill");
     RealSparkGateway restarted = new RealSparkGateway(s);
-    gw.forgetBlockedEventLoopWarnings(); // the second gateway's start-up, not a blocking call
+    gw.forgetWarnings(); // the second gateway's start-up, not a blocking call
     try {
       RealSparkGateway.await("the orphan to be killed", APP, () -> {
         try {
@@ -271,7 +271,7 @@ class YarnEndToEndTest {
       }, st -> st == YarnApplicationState.KILLED);
     } finally {
       restarted.close();
-      gw.forgetBlockedEventLoopWarnings(); // and its shutdown
+      gw.forgetWarnings(); // and its shutdown
     }
   }
 
