@@ -100,7 +100,7 @@ ensure_spark() {
   [ -x "$SPARK_HOME/bin/spark-submit" ] || die "provisioned Spark at $SPARK_HOME has no bin/spark-submit"
 }
 
-# A small venv with the Python clients the tests use (requests, pytest).
+# A small venv with the Python clients the tests use (requests, pytest, requests-kerberos).
 ensure_test_venv() {
   local venv="$SPARKGATE_CACHE/test-venv"
   if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import requests, pytest' 2>/dev/null; then
@@ -109,6 +109,14 @@ ensure_test_venv() {
     rm -rf "$venv"
     "$py" -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check requests pytest \
       || die "could not install requests and pytest"
+  fi
+  # requests-kerberos (the seed's client) for the Kerberos tests: its gssapi module builds against
+  # MIT Kerberos' development files (scripts/provision-kerberos installs them).
+  if ! "$venv/bin/python" -c 'import requests_kerberos' 2>/dev/null; then
+    "$SPARKGATE_HOME/scripts/provision-kerberos"
+    log "adding requests-kerberos to the test venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check requests-kerberos \
+      || die "could not install requests-kerberos"
   fi
   TEST_PYTHON="$venv/bin/python"
 }

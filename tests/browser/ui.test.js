@@ -53,6 +53,7 @@ test('create a session from the list and reach idle', { timeout: START_MS + 30_0
   await page.getByRole('button', { name: 'Create session' }).click();
   await page.waitForURL(/#\/sessions\/\d+$/);
   sessionId = Number(page.url().match(/sessions\/(\d+)$/)[1]);
+  await openOriginPages();
   await page.locator('#s-state .state-idle').waitFor({ timeout: START_MS });
   await page.screenshot({ path: join(ARTIFACTS, '1-session-idle.png') });
 });
@@ -120,19 +121,27 @@ function streamPage() {
 </script>`;
 }
 
-test('a page on an allowed origin streams output; one on another origin gets nothing', { timeout: RUN_MS + 60_000 }, async (t) => {
+let pageServer;
+let allowed;
+let other;
+
+/** Serves the page on SPARKGATE_PAGE_PORT and opens it from both origins, following the new session. */
+async function openOriginPages() {
   if (!PAGE_PORT) assert.fail('SPARKGATE_PAGE_PORT is not set: scripts/test sets it with the gateway\'s allowed origin');
-  const server = createServer((req, res) => {
+  pageServer = createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(streamPage());
   });
-  await new Promise((ok) => server.listen(PAGE_PORT, '127.0.0.1', ok));
-  t.after(() => server.close());
-  const allowed = await browser.newPage();
-  const other = await browser.newPage();
+  await new Promise((ok) => pageServer.listen(PAGE_PORT, '127.0.0.1', ok));
+  allowed = await browser.newPage();
+  other = await browser.newPage();
+  await allowed.goto(`http://127.0.0.1:${PAGE_PORT}/?s=${sessionId}`);
+  await other.goto(`http://localhost:${PAGE_PORT}/?s=${sessionId}`);
+}
+
+// The pages opened when the session was created and have followed it since, as a dashboard would.
+test('a page on an allowed origin streams output; one on another origin gets nothing', { timeout: RUN_MS + 60_000 }, async () => {
   try {
-    await allowed.goto(`http://127.0.0.1:${PAGE_PORT}/?s=${sessionId}`);
-    await other.goto(`http://localhost:${PAGE_PORT}/?s=${sessionId}`);
     await allowed.locator('#status', { hasText: 'open' }).waitFor({ timeout: 30_000 });
     await other.locator('#status', { hasText: 'error' }).waitFor({ timeout: 30_000 });
 
@@ -152,16 +161,22 @@ test('a page on an allowed origin streams output; one on another origin gets not
   } finally {
     await allowed.close();
     await other.close();
+    pageServer.close();
   }
 });
 
-test('the driver log and deleting the session', { timeout: 60_000 }, async () => {
+test('the driver log and deleting the session', { timeout: 90_000 }, async () => {
   await page.locator('#log-box summary').click();
   assert.ok((await page.locator('#log').innerText()).length > 0, 'the driver log is empty');
   page.once('dialog', (d) => d.accept());
   await page.getByRole('button', { name: 'Delete session' }).click();
   await page.waitForURL(/#\/$/);
-  const r = await fetch(`${BASE}/sessions/${sessionId}`);
-  assert.equal(r.status, 404);
+  // Listed shutting_down until its driver has exited, then forgotten.
+  const deadline = Date.now() + 60_000;
+  let status;
+  while ((status = (await fetch(`${BASE}/sessions/${sessionId}`)).status) !== 404 && Date.now() < deadline) {
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  assert.equal(status, 404, 'the deleted session is still there after 60 s');
   sessionId = undefined;
 });

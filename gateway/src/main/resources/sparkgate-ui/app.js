@@ -269,6 +269,18 @@ function sessionPage(id) {
     let opened = false;
     stream = new EventSource(`/sessions/${id}/events`);
     stream.onopen = () => { opened = true; $('#s-live').textContent = 'live'; };
+    // A safety net under the stream: while a statement is unfinished, re-read it over REST now and
+    // then (cheap, and a state can never go back: see onStatement), so a stalled stream shows late,
+    // not never.
+    const check = async () => {
+      if (stopped) return;
+      const open = [...cards.values()].filter((c) => !FINAL.has(c.st.state));
+      for (const c of open) {
+        try { onStatement(await api('GET', `/sessions/${id}/statements/${c.st.id}`)); } catch (e) { /* gone */ }
+      }
+      pollTimer = setTimeout(check, 3000);
+    };
+    pollTimer = setTimeout(check, 3000);
     const on = (type, fn) => stream.addEventListener(type, (ev) => {
       try { fn(JSON.parse(ev.data)); } catch (e) { console.warn('bad event', type, e); }
     });

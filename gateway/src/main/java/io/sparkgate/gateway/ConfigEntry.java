@@ -22,6 +22,9 @@ public final class ConfigEntry<T> {
       Pattern.compile("[a-z][a-z0-9+.-]*://([a-z0-9._-]+|\\[[0-9a-f:.]+\\])(:\\d{1,5})?");
   private static final Pattern BYTES = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
+  /** The {@link #type()} of list entries. */
+  static final String LIST_TYPE = "comma-separated list";
+
   private final String key;
   private final String defaultValue;
   private final String type;
@@ -132,6 +135,20 @@ public final class ConfigEntry<T> {
       case "true" -> Boolean.TRUE;
       case "false" -> Boolean.FALSE;
       default -> throw new IllegalArgumentException("must be true or false");
+    });
+  }
+
+  /** A comma-separated list of names (blanks around commas ignored); empty means none. */
+  static ConfigEntry<List<String>> list(String key, String defaultValue, String doc) {
+    return new ConfigEntry<>(key, defaultValue, LIST_TYPE, doc, s -> {
+      List<String> out = new java.util.ArrayList<>();
+      for (String part : s.split(",")) {
+        String p = part.strip();
+        if (!p.isEmpty()) {
+          out.add(p);
+        }
+      }
+      return List.copyOf(out);
     });
   }
 

@@ -25,6 +25,11 @@ import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.KeyCertOptions;
+import io.sparkgate.gateway.auth.Security;
+import io.sparkgate.gateway.auth.ServerTls;
+import io.sparkgate.gateway.launch.DriverEnvironment;
+import io.sparkgate.gateway.session.CreationLimits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -40,23 +45,25 @@ public final class Gateway {
 
   private final Vertx vertx;
   private final SessionManager sessions;
-  private final RecordWriter writer;
+  /** Writes the state store's records; null with recovery off. */
+  private RecordWriter writer;
   private final BatchManager batches;
   private final YarnApplications yarn;
   private final List<String> deployments;
   private final int port;
+  private final Security security;
   private final GatewayMetrics metrics;
   private final java.util.function.Supplier<RestApi> api;
   private final Health health;
 
-  private Gateway(Vertx vertx, SessionManager sessions, RecordWriter writer, BatchManager batches,
-      YarnApplications yarn, List<String> deployments, int port, GatewayMetrics metrics, Health health,
-      java.util.function.Supplier<RestApi> api) {
+  private Gateway(Vertx vertx, SessionManager sessions, BatchManager batches, YarnApplications yarn,
+      List<String> deployments, int port, GatewayMetrics metrics, Health health,
+      java.util.function.Supplier<RestApi> api, Security security) {
     this.api = api;
+    this.security = security;
     this.metrics = metrics;
     this.health = health;
     this.vertx = vertx;
-    this.writer = writer;
     this.sessions = sessions;
     this.batches = batches;
     this.yarn = yarn;
@@ -87,13 +94,10 @@ public final class Gateway {
   /**
    * As {@link #start(Vertx, GatewayConfig, AgentRegistry, int, Context)}, with the meters in
    * {@code metrics} (whose registry may also hold Vert.x's: see {@link GatewayMetrics#configure}).
-   * The state store the configuration names is opened (on a worker thread).
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics) {
-    Future<StateStore> store = !StateStores.enabled(config) ? Future.succeededFuture(null)
-        : vertx.executeBlocking(() -> StateStores.open(config), false);
-    return start(vertx, config, agents, agentPort, sessionsContext, metrics, store);
+    return start(vertx, config, agents, agentPort, sessionsContext, metrics, true, null);
   }
 
   /**
@@ -103,7 +107,61 @@ public final class Gateway {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
       Context sessionsContext, GatewayMetrics metrics, StateStore store) {
-    return start(vertx, config, agents, agentPort, sessionsContext, metrics, Future.succeededFuture(store));
+    return start(vertx, config, agents, agentPort, sessionsContext, metrics, false, store);
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
+      Context sessionsContext, GatewayMetrics metrics, boolean openStore, StateStore given) {
+    Objects.requireNonNull(config, "config");
+    // Reading the Hadoop configuration and connecting to YARN block, as do the static initializers
+    // that read resources (the UI's files, the OpenAPI description) or load many classes, and the
+    // rest of the start-up: on the caller's thread (GatewayMain's, a test's), or on a worker thread
+    // (then the wiring continues on an event loop, with those classes initialized already).
+    if (!io.vertx.core.Context.isOnEventLoopThread()) {
+      HadoopSetup hadoop;
+      try {
+        initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+            BatchManager.class, SparkSubmitLauncher.class);
+        hadoop = HadoopSetup.create(config);
+      } catch (Exception e) {
+        return Future.failedFuture(e);
+      }
+      StateStore store;
+      try {
+        store = openStore ? StateStores.open(config) : given;
+      } catch (Exception e) {
+        hadoop.close();
+        return Future.failedFuture(e);
+      }
+      Secure secure;
+      try {
+        // The security settings read key files and log in to Kerberos.
+        secure = new Secure(Security.create(vertx, config), ServerTls.keyCert(config));
+      } catch (Exception e) {
+        hadoop.close();
+        return Future.failedFuture(e);
+      }
+      return start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure, store);
+    }
+    return vertx.executeBlocking(() -> {
+          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
+              BatchManager.class, SparkSubmitLauncher.class);
+          return HadoopSetup.create(config);
+        }, false)
+        // The security settings read key files and log in to Kerberos: on a worker thread too.
+        .compose(hadoop -> vertx.executeBlocking(() -> new Secure(Security.create(vertx, config),
+                ServerTls.keyCert(config)), false)
+            .recover(t -> {
+              hadoop.close();
+              return Future.failedFuture(t);
+            })
+            .compose(secure -> vertx.executeBlocking(() -> openStore ? StateStores.open(config) : given, false)
+                .compose(store -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, secure,
+                    store))));
+  }
+
+  /** Authentication and access checks, and the REST API's certificate (null for plain HTTP). */
+  private record Secure(Security security, KeyCertOptions tls) {
   }
 
   private static void initialize(Class<?>... classes) throws ClassNotFoundException {
@@ -113,29 +171,19 @@ public final class Gateway {
   }
 
   private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
-      Context sessionsContext, GatewayMetrics metrics, Future<StateStore> opening) {
-    Objects.requireNonNull(config, "config");
-    // Reading the Hadoop configuration and connecting to YARN block: on a worker thread. So do the
-    // static initializers that read resources (the UI's files, the OpenAPI description) or load
-    // many classes, which the wiring below would otherwise run on an event loop.
-    return opening.compose(store -> vertx.executeBlocking(() -> {
-          initialize(OpsRoutes.class, LivyJson.class, GatewayMetrics.class, RestApi.class, SessionManager.class,
-              BatchManager.class, SparkSubmitLauncher.class, SessionRecords.class);
-          return HadoopSetup.create(config);
-        }, false)
-        .compose(hadoop -> start(vertx, config, agents, agentPort, sessionsContext, hadoop, metrics, store)));
-  }
-
-  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, AgentRegistry agents, int agentPort,
-      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics, StateStore store) {
+      Context sessionsContext, HadoopSetup hadoop, GatewayMetrics metrics, Secure secure, StateStore store) {
+    RecordWriter writer = store == null ? null : new RecordWriter(store, 2);
+    SessionJournal journal = writer == null ? SessionJournal.OFF : new SessionJournal(writer);
+    Security security = secure.security();
     String master = config.get(GatewayConfig.SPARK_MASTER);
     SparkSubmitLauncher launcher = new SparkSubmitLauncher(vertx, config.sparkHome(), master,
         config.get(GatewayConfig.SPARK_DEPLOY_MODE), hadoop.yarn() == null ? null
-            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()));
-    RecordWriter writer = store == null ? null : new RecordWriter(store, 2);
-    SessionJournal journal = writer == null ? SessionJournal.OFF : new SessionJournal(writer);
+            : new SparkSubmitLauncher.Yarn(hadoop.yarn(), hadoop.confDir(), hadoop.sparkJars()),
+        new DriverEnvironment(config.get(GatewayConfig.DRIVER_ENVIRONMENT)));
     SessionManager sessions = new SessionManager(vertx, sessionsContext, SessionSettings.from(config, agentPort),
         launcher, agents, new SessionViews(LivyJson::session, LivyJson.STATEMENT), metrics, journal);
+    sessions.limits(new CreationLimits(config.get(GatewayConfig.SESSION_MAX_CREATING),
+        config.get(GatewayConfig.SESSION_MAX_PER_USER)));
     BatchManager batches = new BatchManager(vertx, sessionsContext, BatchSettings.from(config), launcher,
         launcher.onYarn(), io.sparkgate.gateway.api.LivyJson::batch);
     FileResolver files = hadoop.files();
@@ -154,7 +202,7 @@ public final class Gateway {
     RestApi.Options options = new RestApi.Options(Integer.parseInt(config.get(GatewayConfig.SESSION_LIMIT_STATUS)),
         config.confBlacklist());
     java.util.function.Supplier<RestApi> api =
-        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options)
+        () -> new RestApi(vertx, sessions, batches, files, maxBody, maxName, maxCode, streams, options, security)
             .extend(ops::mount);
     String host = config.serverHost();
 
@@ -162,10 +210,11 @@ public final class Gateway {
     // would give each instance a port of its own; a negative port makes them share one random port.
     int listenPort = config.serverPort() == 0 ? -1 : config.serverPort();
     List<ApiVerticle> instances = new java.util.concurrent.CopyOnWriteArrayList<>();
-    // Class loading and JIT of the first request (and of the record codec), and reading the state
-    // store back: off the event loops.
+    // Class loading and JIT of the first request, off the event loops.
     return vertx.executeBlocking(() -> {
           api.get().warmUp();
+          // Loads and initializes the HTTP server's classes here rather than in each verticle's start.
+          vertx.createHttpServer();
           SessionRecords.warmUp();
           if (store == null) {
             return null;
@@ -179,21 +228,21 @@ public final class Gateway {
         }, false)
         .compose(loaded -> loaded == null ? Future.succeededFuture() : sessions.recover(loaded))
         .compose(w -> vertx.deployVerticle(() -> {
-          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody);
+          ApiVerticle v = new ApiVerticle(api, host, listenPort, (int) maxBody, secure.tls());
           instances.add(v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops())))
         .map(id -> {
           int port = instances.stream().mapToInt(ApiVerticle::actualPort).max().orElseThrow();
-          return new Gateway(vertx, sessions, writer, batches, hadoop.yarn(), List.of(id), port, metrics, health,
-              api);
+          Gateway g = new Gateway(vertx, sessions, batches, hadoop.yarn(), List.of(id), port, metrics, health, api,
+              security);
+          g.writer = writer;
+          return g;
         })
         .recover(t -> Future.join(sessions.shutdown(), batches.shutdown())
+            .eventually(security::close)
             .transform(ar -> {
               hadoop.close();
-              if (writer != null) {
-                writer.close(1_000);
-              }
               return Future.failedFuture(t);
             }));
   }
@@ -258,7 +307,7 @@ public final class Gateway {
         yarn.close();
       }
       return Future.succeededFuture();
-    }).eventually(() -> writer == null ? Future.succeededFuture()
+    }).eventually(security::close).eventually(() -> writer == null ? Future.succeededFuture()
         : vertx.executeBlocking(() -> {
           writer.close(10_000);
           return null;

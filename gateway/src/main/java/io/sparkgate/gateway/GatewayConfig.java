@@ -310,6 +310,162 @@ public final class GatewayConfig {
       "How long POST /sessions/{id}/completion waits for the agent's candidates before it answers"
           + " 504."));
 
+  // --- Security (docs/security.md) -----------------------------------------------------------
+
+  public static final ConfigEntry<String> AUTH_TYPE = register(ConfigEntry.oneOf(
+      "sparkgate.auth.type", "none",
+      "How clients authenticate (Livy: livy.server.auth.type): none (anyone, the local default),"
+          + " kerberos (SPNEGO), basic (an htpasswd file), ldap (Basic credentials bound against an"
+          + " LDAP server) or jwt (a Bearer token). Without valid credentials a request gets 401.",
+      "none", "kerberos", "basic", "ldap", "jwt").alias("livy.server.auth.type"));
+
+  public static final ConfigEntry<String> AUTH_KERBEROS_PRINCIPAL = register(ConfigEntry.string(
+      "sparkgate.auth.kerberos.principal", "",
+      "The gateway's SPNEGO service principal, HTTP/host@REALM (Livy:"
+          + " livy.server.auth.kerberos.principal). Required for kerberos.").alias("livy.server.auth.kerberos.principal"));
+
+  public static final ConfigEntry<String> AUTH_KERBEROS_KEYTAB = register(ConfigEntry.string(
+      "sparkgate.auth.kerberos.keytab", "",
+      "Keytab holding the service principal's keys (Livy: livy.server.auth.kerberos.keytab)."
+          + " Required for kerberos.").alias("livy.server.auth.kerberos.keytab"));
+
+  public static final ConfigEntry<String> AUTH_KERBEROS_NAME_RULES = register(ConfigEntry.nonEmptyString(
+      "sparkgate.auth.kerberos.name-rules", "DEFAULT",
+      "Rules mapping a client principal to a user name, in Hadoop's auth_to_local syntax (RULE:[n:fmt](regex)s/a/b/"
+          + " lines separated by spaces or newlines, and DEFAULT: strip the gateway's own realm). A principal no"
+          + " rule maps is refused (Livy: livy.server.auth.kerberos.name-rules).")
+      .alias("livy.server.auth.kerberos.name-rules"));
+
+  public static final ConfigEntry<String> AUTH_BASIC_REALM = register(ConfigEntry.nonEmptyString(
+      "sparkgate.auth.realm", "sparkgate",
+      "Realm named in the Basic challenge (WWW-Authenticate: Basic realm=...) of basic and ldap."));
+
+  public static final ConfigEntry<String> AUTH_HTPASSWD_FILE = register(ConfigEntry.string(
+      "sparkgate.auth.basic.htpasswd-file", "",
+      "Apache htpasswd file of user:hash lines (bcrypt is not supported: use htpasswd -m, -s or -d)."
+          + " Required for basic. Read at start-up."));
+
+  public static final ConfigEntry<String> AUTH_LDAP_URL = register(ConfigEntry.string(
+      "sparkgate.auth.ldap.url", "",
+      "LDAP server, ldap://host:port or ldaps://host:port (Livy: livy.server.auth.ldap.url). Required for"
+          + " ldap.").alias("livy.server.auth.ldap.url"));
+
+  public static final ConfigEntry<String> AUTH_LDAP_BASE_DN = register(ConfigEntry.string(
+      "sparkgate.auth.ldap.base-dn", "",
+      "Users bind as uid=<user>,<base-dn> (Livy: livy.server.auth.ldap.base-dn), unless user-dn-pattern"
+          + " is set.").alias("livy.server.auth.ldap.base-dn"));
+
+  public static final ConfigEntry<String> AUTH_LDAP_USER_DN_PATTERN = register(ConfigEntry.string(
+      "sparkgate.auth.ldap.user-dn-pattern", "",
+      "The DN users bind as, with {0} for the user name, e.g. cn={0},ou=people,dc=example,dc=com; wins"
+          + " over base-dn and username-domain."));
+
+  public static final ConfigEntry<String> AUTH_LDAP_USERNAME_DOMAIN = register(ConfigEntry.string(
+      "sparkgate.auth.ldap.username-domain", "",
+      "Users bind as <user>@<domain> (Active Directory) when neither user-dn-pattern nor base-dn is set"
+          + " (Livy: livy.server.auth.ldap.username-domain).").alias("livy.server.auth.ldap.username-domain"));
+
+  public static final ConfigEntry<Duration> AUTH_LDAP_TIMEOUT = register(ConfigEntry.duration(
+      "sparkgate.auth.ldap.timeout", "5s", 100,
+      "How long connecting to and binding against the LDAP server may take before the request is"
+          + " answered 401."));
+
+  public static final ConfigEntry<String> AUTH_JWT_ALGORITHM = register(ConfigEntry.oneOf(
+      "sparkgate.auth.jwt.algorithm", "RS256",
+      "Signature algorithm of accepted tokens; others are refused.", "HS256", "HS384", "HS512", "RS256",
+      "RS384", "RS512", "ES256", "ES384", "ES512"));
+
+  public static final ConfigEntry<String> AUTH_JWT_KEY_FILE = register(ConfigEntry.string(
+      "sparkgate.auth.jwt.key-file", "",
+      "File holding the key tokens are verified with: a PEM public key for RS*/ES*, the shared secret"
+          + " for HS*. Required for jwt. Read at start-up."));
+
+  public static final ConfigEntry<String> AUTH_JWT_ISSUER = register(ConfigEntry.string(
+      "sparkgate.auth.jwt.issuer", "",
+      "Required iss claim of tokens; empty accepts any issuer."));
+
+  public static final ConfigEntry<String> AUTH_JWT_AUDIENCE = register(ConfigEntry.string(
+      "sparkgate.auth.jwt.audience", "",
+      "Required aud claim of tokens; empty accepts any audience."));
+
+  public static final ConfigEntry<String> AUTH_JWT_USER_CLAIM = register(ConfigEntry.nonEmptyString(
+      "sparkgate.auth.jwt.user-claim", "sub",
+      "The claim whose value is the user name."));
+
+  public static final ConfigEntry<Boolean> IMPERSONATION_ENABLED = register(ConfigEntry.bool(
+      "sparkgate.impersonation.enabled", "false",
+      "Run each session's Spark application as its proxyUser, or else as its owner (spark-submit"
+          + " --proxy-user; Livy: livy.impersonation.enabled). Only superusers may name another user. When"
+          + " false, a request naming a proxyUser or doAs is refused with 400.").alias("livy.impersonation.enabled"));
+
+  public static final ConfigEntry<List<String>> SUPERUSERS = register(ConfigEntry.list(
+      "sparkgate.superusers", "",
+      "Users who may impersonate anyone (proxyUser, ?doAs=) and read and change every session (Livy:"
+          + " livy.superusers).").alias("livy.superusers"));
+
+  public static final ConfigEntry<Boolean> ACCESS_CONTROL_ENABLED = register(ConfigEntry.bool(
+      "sparkgate.access-control.enabled", "false",
+      "Check who may use the gateway and whose sessions they may read or change (Livy:"
+          + " livy.server.access-control.enabled). When false every authenticated user may read and change"
+          + " every session, as in Livy.").alias("livy.server.access-control.enabled"));
+
+  public static final ConfigEntry<List<String>> ACCESS_CONTROL_ALLOWED_USERS = register(ConfigEntry.list(
+      "sparkgate.access-control.allowed-users", "*",
+      "Users who may use the gateway at all, besides view-users, modify-users and superusers; * is"
+          + " everyone (Livy: livy.server.access-control.allowed-users).")
+      .alias("livy.server.access-control.allowed-users"));
+
+  public static final ConfigEntry<List<String>> ACCESS_CONTROL_MODIFY_USERS = register(ConfigEntry.list(
+      "sparkgate.access-control.modify-users", "",
+      "Users who may read and change every session (Livy: livy.server.access-control.modify-users).")
+      .alias("livy.server.access-control.modify-users"));
+
+  public static final ConfigEntry<List<String>> ACCESS_CONTROL_VIEW_USERS = register(ConfigEntry.list(
+      "sparkgate.access-control.view-users", "",
+      "Users who may read every session (Livy: livy.server.access-control.view-users).")
+      .alias("livy.server.access-control.view-users"));
+
+  public static final ConfigEntry<Boolean> CSRF_PROTECTION = register(ConfigEntry.bool(
+      "sparkgate.csrf-protection.enabled", "false",
+      "Refuse POST, PUT, PATCH and DELETE without an X-Requested-By header with 400 (Livy:"
+          + " livy.server.csrf-protection.enabled).").alias("livy.server.csrf-protection.enabled"));
+
+  public static final ConfigEntry<String> TLS_KEYSTORE = register(ConfigEntry.string(
+      "sparkgate.server.tls.keystore", "",
+      "A JKS or PKCS#12 keystore with the REST API's certificate and key: the API then speaks HTTPS only"
+          + " (Livy: livy.keystore).").alias("livy.keystore"));
+
+  public static final ConfigEntry<String> TLS_KEYSTORE_PASSWORD = register(ConfigEntry.string(
+      "sparkgate.server.tls.keystore-password", "",
+      "Password of the keystore (Livy: livy.keystore.password); never logged. Prefer the environment"
+          + " variable to the file.").alias("livy.keystore.password"));
+
+  public static final ConfigEntry<String> TLS_CERT_FILE = register(ConfigEntry.string(
+      "sparkgate.server.tls.cert-file", "",
+      "Instead of a keystore: the REST API's certificate chain, PEM. Needs key-file."));
+
+  public static final ConfigEntry<String> TLS_KEY_FILE = register(ConfigEntry.string(
+      "sparkgate.server.tls.key-file", "",
+      "The private key of cert-file, PEM (PKCS#8 or PKCS#1), unencrypted."));
+
+  public static final ConfigEntry<Integer> SESSION_MAX_CREATING = register(ConfigEntry.intRange(
+      "sparkgate.session.max-creating", "100", 1, 100_000,
+      "Most sessions being created (launched, not yet idle) at once; POST /sessions beyond it is"
+          + " answered 400 \"Rejected, too many sessions are being created!\" (Livy:"
+          + " livy.server.session.max-creation).").alias("livy.server.session.max-creation"));
+
+  public static final ConfigEntry<Integer> SESSION_MAX_PER_USER = register(ConfigEntry.intRange(
+      "sparkgate.session.max-per-user", "0", 0, 100_000,
+      "Most live sessions one owner may have; beyond it POST /sessions is answered 429. 0 means no limit"
+          + " but max-sessions."));
+
+  public static final ConfigEntry<List<String>> DRIVER_ENVIRONMENT = register(ConfigEntry.list(
+      "sparkgate.driver.environment",
+      "PATH,HOME,USER,LOGNAME,LANG,LC_*,TZ,TMPDIR,JAVA_HOME,SPARK_*,PYSPARK_*,HADOOP_CONF_DIR,HADOOP_HOME,"
+          + "YARN_CONF_DIR,R_HOME",
+      "Environment variables of the gateway a driver inherits (names, or prefixes ending in *); every"
+          + " other is withheld. A credential-like name (KRB5CCNAME, *TOKEN*, *SECRET*, *PASSWORD*, AWS_*,"
+          + " ...) passes only when listed by its exact name."));
   public static final ConfigEntry<Duration> STATEMENT_CANCEL_GRACE = register(ConfigEntry.duration(
       "sparkgate.statement.cancel-grace", "15s", 1000,
       "How long a cancelled statement that ignores the cancel (a busy loop) may run on before the"
@@ -581,7 +737,8 @@ public final class GatewayConfig {
       text = text == null ? "" : text.strip();
       sources.put(e, source);
       if (text.isEmpty() && e.defaultValue().isEmpty()) {
-        values.put(e, "");
+        // An unset string is ""; an unset list is empty.
+        values.put(e, e.type().equals(ConfigEntry.LIST_TYPE) ? List.of() : "");
         continue;
       }
       try {

@@ -59,19 +59,23 @@ public final class GatewayMain {
     Gateway gateway;
     StateStore store = null;
     try {
-      store = StateStores.open(config);
-      // Sessions and the agent connections share one event loop: no thread hand-off between an
-      // agent's socket and its session (see AgentServer).
+      // Agent connections are accepted on every event loop and then move to their session's (each
+      // session has an event loop of its own): no thread hand-off between an agent's socket and
+      // its session (see AgentServer).
       Context sessionsContext = vertx.getOrCreateContext();
+      store = StateStores.open(config);
       // Agents that outlived a crash dial in as soon as the port is bound: they wait until their
       // sessions are read back (else they would be refused as unknown and exit).
       agentServer.holdAgents();
-      int agentPort = bindAgentServer(agentServer, config, store, ((ContextInternal) sessionsContext).nettyEventLoop());
+      int agentPort = bindAgentServer(agentServer, config, store,
+          ((io.vertx.core.internal.VertxInternal) vertx).nettyEventLoopGroup());
       gateway = Gateway.start(vertx, config, agentServer, agentPort, sessionsContext, metrics, store)
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       agentServer.acceptAgents();
-      LOG.info("Sparkgate {} listening on http://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
-          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION, config.serverHost(), gateway.port(),
+      LOG.info("Sparkgate {} listening on {}://{}:{} (agents dial {}:{}; Spark at {}, {} mode, master {})",
+          io.sparkgate.gateway.api.RestApi.SPARKGATE_VERSION,
+          config.get(GatewayConfig.TLS_KEYSTORE).isEmpty() && config.get(GatewayConfig.TLS_CERT_FILE).isEmpty()
+              ? "http" : "https", config.serverHost(), gateway.port(),
           config.agentServerHost(), agentPort, config.sparkHome(), config.get(GatewayConfig.SPARK_DEPLOY_MODE),
           config.get(GatewayConfig.SPARK_MASTER));
     } catch (Exception e) {

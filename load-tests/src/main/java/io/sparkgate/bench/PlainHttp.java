@@ -46,7 +46,7 @@ final class PlainHttp implements AutoCloseable {
     return send("POST", path, json);
   }
 
-  private Response send(String method, String path, String json) throws IOException {
+  Response send(String method, String path, String json) throws IOException {
     byte[] body = json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8);
     StringBuilder head = new StringBuilder(128)
         .append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");

@@ -2,6 +2,9 @@ package io.sparkgate.gateway.agent;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -37,9 +40,11 @@ import org.slf4j.LoggerFactory;
  * session's secret (see proto/README.md), then carries that session's commands and events, acknowledged
  * and replayed across reconnects.
  *
- * <p>In the gateway it runs on the Netty event loop of the sessions' Vert.x context
- * ({@link #start(String, int, EventLoopGroup)}): an event read from an agent is applied to its session
- * on the same thread, and a command a session sends is written without crossing threads. On this kind
+ * <p>In the gateway it accepts on Vert.x's event loops ({@link #start(String, int, EventLoopGroup)}),
+ * and once an agent has authenticated for a session its connection moves to the event loop of that
+ * session's context (sessions each have one, spread over the loops; see {@link Relocator}): an event
+ * read from an agent is applied to its session on the same thread, and a command a session sends is
+ * written without crossing threads. On this kind
  * of machine every cross-thread hand-off costs up to a millisecond (an idle vCPU has to be woken), so
  * the two hops saved are most of the gateway's share of a statement's latency. Without a group it
  * runs on an event loop of its own. Either way, events reach each session on the session's context,
@@ -120,6 +125,7 @@ public final class AgentServer implements AgentRegistry {
             ch.pipeline().addLast("codec", new FrameCodec(settings.maxFrameLength()));
             ch.pipeline().addLast("handshake", new ServerHandshake(AgentServer.this::secretFor,
                 AgentServer.this::admit, settings.heartbeatIntervalMillis(), settings.handshakeTimeoutMillis()));
+            ch.pipeline().addLast("relocate", new Relocator());
             ch.pipeline().addLast("sequenced", new SequencedConnection(new Binder()));
           }
         })
@@ -243,6 +249,82 @@ public final class AgentServer implements AgentRegistry {
     }
     group = null;
     return done.future();
+  }
+
+  /**
+   * Moves an authenticated connection to the event loop of its session's context before the
+   * sequenced connection binds it: deregisters the channel and registers it with that loop, holding
+   * what is read meanwhile and passing it on, in order, once there. Then it leaves the pipeline.
+   */
+  private final class Relocator extends ChannelInboundHandlerAdapter {
+    private java.util.List<Object> held;
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (!(evt instanceof HandshakeCompleted done)) {
+        super.userEventTriggered(ctx, evt);
+        return;
+      }
+      Link l = links.get(done.sessionId());
+      io.netty.channel.EventLoop home = l != null && l.context instanceof io.vertx.core.internal.ContextInternal c
+          && c.isEventLoopContext() ? c.nettyEventLoop() : null;
+      Channel ch = ctx.channel();
+      if (home == null || home == ch.eventLoop()) {
+        ctx.pipeline().remove(this);
+        ctx.fireUserEventTriggered(done);
+        return;
+      }
+      held = new java.util.ArrayList<>();
+      ch.config().setAutoRead(false);
+      ch.deregister().addListener(d -> {
+        if (!d.isSuccess()) {
+          ch.close();
+          return;
+        }
+        home.register(ch).addListener(r -> {
+          java.util.List<Object> messages = held;
+          held = null;
+          if (!r.isSuccess() || !ch.isOpen()) {
+            messages.forEach(ReferenceCountUtil::release);
+            ch.close();
+            return;
+          }
+          // Now on the session's loop.
+          ctx.pipeline().remove(this);
+          ctx.fireUserEventTriggered(done);
+          for (Object m : messages) {
+            ctx.fireChannelRead(m);
+          }
+          ctx.fireChannelReadComplete();
+          ch.config().setAutoRead(true);
+        });
+      });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (held != null) {
+        held.add(msg);
+      } else {
+        ctx.fireChannelRead(msg);
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (held == null) {
+        ctx.fireChannelReadComplete();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (held != null) {
+        held.forEach(ReferenceCountUtil::release);
+        held.clear();
+      }
+      ctx.fireChannelInactive();
+    }
   }
 
   private byte[] secretFor(int sessionId) {

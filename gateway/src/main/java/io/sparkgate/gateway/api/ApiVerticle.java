@@ -17,6 +17,7 @@ public final class ApiVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final int maxWebSocketMessage;
+  private final io.vertx.core.net.KeyCertOptions tls;
   private HttpServer server;
 
   /**
@@ -29,6 +30,16 @@ public final class ApiVerticle extends VerticleBase {
 
   /** @param maxWebSocketMessage largest WebSocket message a client may send (a bigger one closes it, 1009) */
   public ApiVerticle(Supplier<RestApi> api, String host, int port, int maxWebSocketMessage) {
+    this(api, host, port, maxWebSocketMessage, null);
+  }
+
+  /**
+   * @param maxWebSocketMessage largest WebSocket message a client may send (a bigger one closes it, 1009)
+   * @param tls the certificate and key of HTTPS (and WSS), or null for plain HTTP
+   */
+  public ApiVerticle(Supplier<RestApi> api, String host, int port, int maxWebSocketMessage,
+      io.vertx.core.net.KeyCertOptions tls) {
+    this.tls = tls;
     this.api = Objects.requireNonNull(api, "api");
     this.host = Objects.requireNonNull(host, "host");
     this.port = port;
@@ -42,6 +53,9 @@ public final class ApiVerticle extends VerticleBase {
         .setPort(port)
         .setTcpNoDelay(true)
         .setMaxWebSocketMessageSize(maxWebSocketMessage);
+    if (tls != null) {
+      options.setSsl(true).setKeyCertOptions(tls);
+    }
     RestApi rest = api.get();
     return vertx.createHttpServer(options)
         .requestHandler(rest.router())

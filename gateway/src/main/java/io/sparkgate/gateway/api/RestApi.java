@@ -1,5 +1,7 @@
 package io.sparkgate.gateway.api;
 
+import io.sparkgate.gateway.auth.Identity;
+import io.sparkgate.gateway.auth.Security;
 import io.sparkgate.gateway.batch.BatchManager;
 import io.sparkgate.gateway.batch.BatchRequest;
 import io.sparkgate.gateway.batch.BatchSession;
@@ -114,6 +116,7 @@ public final class RestApi {
   private final StreamSettings streamSettings;
   private final Cors cors;
   private final StreamRoutes streams;
+  private final Security security;
   private final List<java.util.function.Consumer<Router>> extensions = new java.util.ArrayList<>();
 
   /**
@@ -139,6 +142,17 @@ public final class RestApi {
   /** As above, with a Livy operator's settings in {@code options}. */
   public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
       int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options) {
+    this(vertx, sessions, batches, files, maxBodyBytes, maxNameLength, maxCodeLength, streamSettings, options,
+        Security.open());
+  }
+
+  /**
+   * @param security authentication in front of every route (REST, SSE, WebSocket), and the access
+   *     checks of each session and batch
+   */
+  public RestApi(Vertx vertx, SessionManager sessions, BatchManager batches, FileResolver files, long maxBodyBytes,
+      int maxNameLength, int maxCodeLength, StreamSettings streamSettings, Options options, Security security) {
+    this.security = java.util.Objects.requireNonNull(security, "security");
     this.vertx = vertx;
     this.sessions = sessions;
     this.batches = batches;
@@ -148,7 +162,7 @@ public final class RestApi {
     this.sessionLimitStatus = options.sessionLimitStatus();
     this.streamSettings = streamSettings;
     this.cors = new Cors(streamSettings.allowedOrigins());
-    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors);
+    this.streams = new StreamRoutes(vertx, sessions, streamSettings, bodies, cors, security);
     this.versionJson = LivyJson.version(LIVY_API_VERSION, BUILD);
   }
 
@@ -168,12 +182,15 @@ public final class RestApi {
       router.route().handler(cors);
     }
 
+    // Authentication, impersonation and CSRF before any route (the streams' too), also for unknown
+    // paths; after CORS, whose preflights carry no credentials.
+    router.route().handler(security.handler());
     router.route().handler(this::checkApiVersion);
     router.get("/version").handler(ctx -> ok(ctx, versionJson));
     router.get("/sessions").handler(this::listSessions);
     router.post("/sessions").handler(body).handler(this::createSession);
-    router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx))));
-    router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx))));
+    router.get("/sessions/:id").handler(ctx -> ok(ctx, LivyJson.session(session(ctx, false))));
+    router.get("/sessions/:id/state").handler(ctx -> ok(ctx, LivyJson.state(session(ctx, false))));
     router.delete("/sessions/:id").handler(body).handler(this::deleteSession);
     router.post("/sessions/:id/stop").handler(body).handler(this::stopSession);
     router.get("/sessions/:id/log").handler(this::log);
@@ -187,8 +204,8 @@ public final class RestApi {
     if (batches != null) {
       router.get("/batches").handler(this::listBatches);
       router.post("/batches").handler(body).handler(this::createBatch);
-      router.get("/batches/:id").handler(ctx -> ok(ctx, LivyJson.batch(batch(ctx))));
-      router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx))));
+      router.get("/batches/:id").handler(ctx -> ok(ctx, LivyJson.batch(batch(ctx, false))));
+      router.get("/batches/:id/state").handler(ctx -> ok(ctx, LivyJson.batchState(batch(ctx, false))));
       router.get("/batches/:id/log").handler(this::batchLog);
       router.delete("/batches/:id").handler(body).handler(this::deleteBatch);
       router.get("/batches/:id/events").handler(this::batchEvents);
@@ -262,27 +279,29 @@ public final class RestApi {
   private void listSessions(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
-    List<InteractiveSession> all = sessions.list();
+    List<InteractiveSession> all = visible(ctx, sessions.list(), InteractiveSession::owner);
     ok(ctx, LivyJson.sessions(from, all.size(), page(all, from, size)));
   }
 
   private void createSession(RoutingContext ctx) {
-    SessionRequest parsed = bodies.session(ctx.body().buffer());
+    SessionRequest asked = bodies.session(ctx.body().buffer());
+    // The user the application runs as, by the impersonation rules (403 or 400 when refused).
+    SessionRequest parsed = asked.withApp(asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
     SessionRequest request = files == null ? parsed : parsed.withApp(resolved(() -> files.resolve(parsed.app())));
-    respond(ctx, sessions.create(request, null), s -> {
+    respond(ctx, sessions.create(request, Identity.of(ctx).user()), s -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id());
       send(ctx, 201, LivyJson.session(s));
     });
   }
 
   private void deleteSession(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     respond(ctx, sessions.delete(s.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
   }
 
   /** Livy's stop: the driver is stopped, the session stays listed, 204 once the driver is gone. */
   private void stopSession(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     respond(ctx, sessions.stop(s.id(), "stopped by a client"), v -> {
       if (!ctx.response().ended()) {
         ctx.response().setStatusCode(204).end();
@@ -291,7 +310,7 @@ public final class RestApi {
   }
 
   private void log(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     log(ctx, s.id(), s.log().lines());
   }
 
@@ -305,28 +324,30 @@ public final class RestApi {
   private void listBatches(RoutingContext ctx) {
     int from = queryInt(ctx, "from", 0);
     int size = Math.min(queryInt(ctx, "size", DEFAULT_PAGE), MAX_PAGE);
-    List<BatchSession> all = batches.list();
+    List<BatchSession> all = visible(ctx, batches.list(), BatchSession::owner);
     ok(ctx, LivyJson.batches(from, all.size(), page(all, from, size)));
   }
 
   private void createBatch(RoutingContext ctx) {
-    BatchRequest parsed = bodies.batch(ctx.body().buffer());
+    BatchRequest asked = bodies.batch(ctx.body().buffer());
+    BatchRequest parsed = asked.withFiles(asked.file(),
+        asked.app().withProxyUser(security.runAs(ctx, asked.app().proxyUser())));
     BatchRequest request = files == null ? parsed
         : resolved(() -> parsed.withFiles(files.resolve("file", parsed.file()), files.resolve(parsed.app())));
-    respond(ctx, batches.create(request, null), b -> {
+    respond(ctx, batches.create(request, Identity.of(ctx).user()), b -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/batches/" + b.id());
       send(ctx, 201, LivyJson.batch(b));
     });
   }
 
   private void batchLog(RoutingContext ctx) {
-    BatchSession b = batch(ctx);
+    BatchSession b = batch(ctx, false);
     log(ctx, b.id(), b.log().lines());
   }
 
   /** Server-Sent Events of a batch: {@code batch} (its view on every change) and {@code log} events. */
   private void batchEvents(RoutingContext ctx) {
-    BatchSession b = batch(ctx);
+    BatchSession b = batch(ctx, false);
     Long from = StreamRoutes.resumeFrom(ctx);
     new io.sparkgate.gateway.stream.SseSubscriber(vertx, ctx.request(), b.events(),
         io.sparkgate.gateway.session.SessionEvent.NO_STATEMENT, streamSettings.subscriberLimits(),
@@ -335,17 +356,25 @@ public final class RestApi {
   }
 
   private void deleteBatch(RoutingContext ctx) {
-    BatchSession b = batch(ctx);
+    BatchSession b = batch(ctx, true);
     respond(ctx, batches.delete(b.id(), "deleted by a client"), v -> ok(ctx, LivyJson.message("deleted")));
   }
 
-  /** The batch named by the path; 404 when unknown or not a number. */
-  private BatchSession batch(RoutingContext ctx) {
+  /**
+   * The batch named by the path; 404 when unknown or not a number, 403 when the caller may not read
+   * it (or change it, for {@code modify}).
+   */
+  private BatchSession batch(RoutingContext ctx, boolean modify) {
     String raw = ctx.pathParam("id");
     Integer id = parseId(raw);
     BatchSession b = id == null ? null : batches.get(id);
     if (b == null) {
       throw ApiError.notFound("Batch '" + cut(raw) + "' not found.");
+    }
+    if (modify) {
+      security.requireModify(ctx, b.owner(), "batch " + b.id());
+    } else {
+      security.requireView(ctx, b.owner(), "batch " + b.id());
     }
     return b;
   }
@@ -360,7 +389,7 @@ public final class RestApi {
   }
 
   private void listStatements(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     List<Statement> all = s.statements();
     String order = ctx.request().getParam("order");
     if (order != null) {
@@ -382,7 +411,7 @@ public final class RestApi {
   }
 
   private void submitStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     RequestBodies.StatementBody b = bodies.statement(ctx.body().buffer());
     respond(ctx, sessions.submit(s, b.code(), b.kind()), st -> {
       ctx.response().putHeader(HttpHeaders.LOCATION, "/sessions/" + s.id() + "/statements/" + st.id());
@@ -391,7 +420,7 @@ public final class RestApi {
   }
 
   private void getStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, false);
     Statement st = statement(ctx, s);
     long waitMillis = waitMillis(ctx);
     if (waitMillis > 0 && !st.state().isFinal()) {
@@ -435,28 +464,48 @@ public final class RestApi {
   }
 
   private void cancelStatement(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     Statement st = statement(ctx, s);
     respond(ctx, sessions.cancel(s, st.id()), v -> ok(ctx, LivyJson.message("canceled")));
   }
 
   private void complete(RoutingContext ctx) {
-    InteractiveSession s = session(ctx);
+    InteractiveSession s = session(ctx, true);
     RequestBodies.CompletionBody b = bodies.completion(ctx.body().buffer());
     respond(ctx, sessions.complete(s, b.code(), b.kind(), b.cursor()), c -> ok(ctx, LivyJson.candidates(c)));
   }
 
   // --- Helpers ----------------------------------------------------------------------------------
 
-  /**
-   * The session the path names by id or, when not all digits, by name (as Livy), touched (a client
-   * called it); 404 when unknown.
-   */
-  private InteractiveSession session(RoutingContext ctx) {
-    return findSession(sessions, ctx);
+  /** The entries of {@code all} the caller may read (all of them without access control). */
+  private <T> List<T> visible(RoutingContext ctx, List<T> all, java.util.function.Function<T, String> owner) {
+    if (!security.access().enabled()) {
+      return all;
+    }
+    return all.stream().filter(x -> security.canView(ctx, owner.apply(x))).toList();
   }
 
-  /** As {@link #session(RoutingContext)}, for the other route classes. */
+  /** The session the path names by id or by name (as Livy), which the caller may read; see below. */
+  private InteractiveSession session(RoutingContext ctx) {
+    return session(ctx, false);
+  }
+
+  /**
+   * The session named by the path, touched (a client called it); 404 when unknown or not a number,
+   * 403 when the caller may not read it (or change it, for {@code modify}).
+   */
+  private InteractiveSession session(RoutingContext ctx, boolean modify) {
+    InteractiveSession s = findSession(sessions, ctx);
+    if (modify) {
+      security.requireModify(ctx, s.owner(), "session " + s.id());
+    }
+    return s;
+  }
+
+  /**
+   * The session named by the path, for the route classes (streams too): 404 when unknown or not a
+   * number, 403 when the caller may not read it ({@link Security#of}).
+   */
   static InteractiveSession findSession(SessionManager sessions, RoutingContext ctx) {
     String raw = ctx.pathParam("id");
     InteractiveSession s = null;
@@ -469,6 +518,7 @@ public final class RestApi {
     if (s == null) {
       throw ApiError.notFound("Session '" + cut(raw) + "' not found.");
     }
+    Security.of(ctx).requireView(ctx, s.owner(), "session " + s.id());
     s.touch();
     return s;
   }

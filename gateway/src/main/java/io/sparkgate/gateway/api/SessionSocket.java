@@ -27,6 +27,8 @@ final class SessionSocket {
   private final StreamSettings settings;
   private SocketSubscriber subscriber;
   private long pingTimer = -1;
+  /** Why this client may not submit or cancel (access control), or null. */
+  private String changeRefusal;
 
   SessionSocket(Vertx vertx, ServerWebSocket socket, InteractiveSession session, SessionManager sessions,
       RequestBodies bodies, StreamSettings settings) {
@@ -36,6 +38,12 @@ final class SessionSocket {
     this.sessions = sessions;
     this.bodies = bodies;
     this.settings = settings;
+  }
+
+  /** Refuses this client's submits and cancels with {@code why} (it may only read the session). */
+  SessionSocket refuseChanges(String why) {
+    this.changeRefusal = why;
+    return this;
   }
 
   void start(long from) {
@@ -70,7 +78,9 @@ final class SessionSocket {
       error(e.getMessage(), RequestBodies.refOf(text));
       return;
     }
-    if (op instanceof RequestBodies.Submit s) {
+    if (changeRefusal != null && (op instanceof RequestBodies.Submit || op instanceof RequestBodies.Cancel)) {
+      error(changeRefusal, op instanceof RequestBodies.Submit s ? s.refJson() : ((RequestBodies.Cancel) op).refJson());
+    } else if (op instanceof RequestBodies.Submit s) {
       submit(s);
     } else if (op instanceof RequestBodies.Cancel c) {
       cancel(c);

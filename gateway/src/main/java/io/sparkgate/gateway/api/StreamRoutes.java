@@ -34,8 +34,17 @@ final class StreamRoutes {
   private final StreamSettings settings;
   private final RequestBodies bodies;
   private final Cors cors;
+  private final io.sparkgate.gateway.auth.Security security;
+  /**
+   * Sockets whose handshake was admitted, by remote address, until the server opens them: what the
+   * handshake decided (why the client may not change the session, or "" when it may). Entries live
+   * from accept() to the socket's opening, on the connection's event loop.
+   */
+  private final java.util.Map<String, String> admitted = new java.util.concurrent.ConcurrentHashMap<>();
 
-  StreamRoutes(Vertx vertx, SessionManager sessions, StreamSettings settings, RequestBodies bodies, Cors cors) {
+  StreamRoutes(Vertx vertx, SessionManager sessions, StreamSettings settings, RequestBodies bodies, Cors cors,
+      io.sparkgate.gateway.auth.Security security) {
+    this.security = security;
     this.vertx = vertx;
     this.sessions = sessions;
     this.settings = settings;
@@ -84,8 +93,17 @@ final class StreamRoutes {
     } else if (socketFrom(h.headers().get("Last-Event-ID"), h.query()) == BAD_FROM) {
       h.reject(400);
     } else {
-      s.touch();
-      h.accept();
+      // Authentication and access control, as the router's handler does for every other route.
+      security.admitSocket(h, s.owner(), "session " + s.id()).onComplete(ar -> {
+        if (ar.failed()) {
+          h.reject(ar.cause() instanceof ApiError e ? e.status() : 401);
+          return;
+        }
+        s.touch();
+        String key = String.valueOf(h.remoteAddress());
+        admitted.put(key, ar.result() == null ? "" : ar.result());
+        h.accept().onFailure(t -> admitted.remove(key));
+      });
     }
   }
 
@@ -100,8 +118,16 @@ final class StreamRoutes {
       ws.close((short) 1011, "the session is gone");
       return;
     }
+    String changeRefusal = admitted.remove(String.valueOf(ws.remoteAddress()));
+    if (changeRefusal == null) {
+      // Not admitted by handshake(): never served.
+      ws.close((short) 1008, "not admitted");
+      return;
+    }
     long from = socketFrom(ws.headers().get("Last-Event-ID"), ws.query());
-    new SessionSocket(vertx, ws, s, sessions, bodies, settings).start(from < 0 ? Subscriber.FROM_OLDEST : from);
+    new SessionSocket(vertx, ws, s, sessions, bodies, settings)
+        .refuseChanges(changeRefusal.isEmpty() ? null : changeRefusal)
+        .start(from < 0 ? Subscriber.FROM_OLDEST : from);
   }
 
   private static final Pattern SOCKET_PATH = Pattern.compile("/sessions/([0-9]{1,9})/ws");

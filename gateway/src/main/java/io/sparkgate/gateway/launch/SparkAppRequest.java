@@ -47,4 +47,10 @@ public record SparkAppRequest(
     // Keep the client's order: spark-submit sees --conf options as given.
     conf = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(Objects.requireNonNull(conf, "conf")));
   }
+
+  /** This request running as {@code user} ({@code --proxy-user}; null for the gateway's own user). */
+  public SparkAppRequest withProxyUser(String user) {
+    return new SparkAppRequest(user, jars, pyFiles, files, archives, driverMemory, driverCores, executorMemory,
+        executorCores, numExecutors, queue, conf);
+  }
 }

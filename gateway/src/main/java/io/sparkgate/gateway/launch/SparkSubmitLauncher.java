@@ -54,6 +54,7 @@ public final class SparkSubmitLauncher implements DriverLauncher {
   private static final long OUTPUT_DRAIN_MILLIS = 2000;
 
   private final Vertx vertx;
+  private final DriverEnvironment inherit;
   private final Path sparkSubmit;
   private final String master;
   private final String deployMode;
@@ -67,7 +68,15 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    * @param deployMode the {@code --deploy-mode} of every driver
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode) {
-    this(vertx, sparkHome, master, deployMode, null);
+    this(vertx, sparkHome, master, deployMode, (Yarn) null, DriverEnvironment.DEFAULT);
+  }
+
+  /**
+   * @param inherit which of the gateway's environment variables drivers inherit
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode,
+      DriverEnvironment inherit) {
+    this(vertx, sparkHome, master, deployMode, (Yarn) null, inherit);
   }
 
   /**
@@ -88,6 +97,16 @@ public final class SparkSubmitLauncher implements DriverLauncher {
    * @param yarn how to reach YARN when {@code master} is {@code yarn} (ignored otherwise)
    */
   public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode, Yarn yarn) {
+    this(vertx, sparkHome, master, deployMode, yarn, DriverEnvironment.DEFAULT);
+  }
+
+  /**
+   * @param yarn how to reach YARN when {@code master} is {@code yarn} (ignored otherwise)
+   * @param inherit which of the gateway's environment variables drivers inherit
+   */
+  public SparkSubmitLauncher(Vertx vertx, Path sparkHome, String master, String deployMode, Yarn yarn,
+      DriverEnvironment inherit) {
+    this.inherit = Objects.requireNonNull(inherit, "inherit");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     Path sparkR = sparkHome.resolve("R").resolve("lib").resolve("SparkR");
     // Looked up once, at start-up, off the event loop.
@@ -238,10 +257,26 @@ public final class SparkSubmitLauncher implements DriverLauncher {
         .collect(Collectors.joining(" "));
   }
 
+  /**
+   * The whole environment of {@code spec}'s driver: the allow-listed part of {@code gatewayEnvironment}
+   * and the spec's own variables (the session secret), which win.
+   */
+  public Map<String, String> environment(LaunchSpec spec, Map<String, String> gatewayEnvironment) {
+    return environment(spec.environment(), gatewayEnvironment);
+  }
+
+  private Map<String, String> environment(Map<String, String> own, Map<String, String> gatewayEnvironment) {
+    Map<String, String> env = new java.util.TreeMap<>(inherit.inherited(gatewayEnvironment));
+    env.putAll(own);
+    return env;
+  }
+
   private DriverProcess start(LaunchSpec spec, List<String> command, Map<String, String> env) throws IOException {
     LOG.info("{}: launching {}", spec.label(), redacted(command));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-    pb.environment().putAll(env);
+    // Not the gateway's whole environment: drivers run user code (DriverEnvironment).
+    pb.environment().clear();
+    pb.environment().putAll(environment(env, System.getenv()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = pb.start();
     return new ChildDriver(vertx, spec.label(), process, spec.log());

@@ -57,6 +57,7 @@ public final class SessionManager {
   /** Deleted sessions: listed (shutting_down) until their driver is gone, then forgotten. */
   private final Set<InteractiveSession> deleting = new HashSet<>();
   private int nextId;
+  private volatile CreationLimits limits = CreationLimits.NONE;
   private long sweepTimer = -1;
   private boolean closed;
 
@@ -91,6 +92,11 @@ public final class SessionManager {
         sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), t -> sweep());
       }
     });
+  }
+
+  /** Limits every creation is checked against from now on (sessions being created, per owner). */
+  public void limits(CreationLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
   }
 
   /** The context of the manager's bookkeeping (sessions each have their own). */
@@ -197,6 +203,7 @@ public final class SessionManager {
         throw new SessionException(SessionException.Reason.SESSION_LIMIT, "Rejected: " + alive
             + " sessions are alive, the most this gateway runs at once; delete one or retry later");
       }
+      limits.check(owner, byId.values());
       String unsupported = request.kind() == null ? null : launcher.unsupported(request.kind());
       if (unsupported != null) {
         throw SessionException.badRequest(unsupported);

@@ -55,11 +55,16 @@ public final class SocketSubscriber extends Subscriber {
 
   @Override
   boolean transportFull() {
-    return socket.writeQueueFull();
+    // A closed socket takes nothing more, but is not full: what is left is dropped by send.
+    return !socket.isClosed() && socket.writeQueueFull();
   }
 
   @Override
   void onTransportDrained(Runnable then) {
+    if (socket.isClosed()) {
+      // Never drains; the socket's close handler ends this subscriber.
+      return;
+    }
     socket.drainHandler(v -> {
       socket.drainHandler(null);
       then.run();

@@ -44,6 +44,9 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     }
   }
 
+  /** How often a subscriber waiting for room on its connection looks whether there is some. */
+  private static final long ROOM_CHECK_MILLIS = 50;
+
   /** Events read from the log per page of a backlog. */
   private static final int PAGE = 64;
 
@@ -140,9 +143,13 @@ public abstract class Subscriber implements SessionEventLog.Listener {
       } else {
         backlog = ((SessionEventLog.Events) read).events();
       }
+      // A statement stream whose last event is in the backlog needs nothing live; a session
+      // stream always does (its statements' last events end nothing).
       boolean sawLast = false;
-      for (SessionEvent e : backlog) {
-        sawLast |= matches(e) && e.mark() == SessionEvent.Mark.LAST;
+      if (statement != SessionEvent.NO_STATEMENT) {
+        for (SessionEvent e : backlog) {
+          sawLast |= e.of(statement) && e.mark() == SessionEvent.Mark.LAST;
+        }
       }
       backlogAfter = after;
       backlogEnd = backlog.isEmpty() ? after : backlog.get(backlog.size() - 1).id();
@@ -295,10 +302,28 @@ public abstract class Subscriber implements SessionEventLog.Listener {
     if (!waitingForDrain) {
       // The connection is full: continue once it has written enough.
       waitingForDrain = true;
-      onTransportDrained(() -> {
-        waitingForDrain = false;
-        drain();
-      });
+      onTransportDrained(this::roomAgain);
+      // Transports do not all call their drain handler when they had room again before it was set:
+      // look again now and then while waiting.
+      home.owner().setTimer(ROOM_CHECK_MILLIS, t -> checkRoom());
+    }
+  }
+
+  private void checkRoom() {
+    if (!waitingForDrain || ended || closed) {
+      return;
+    }
+    if (transportFull()) {
+      home.owner().setTimer(ROOM_CHECK_MILLIS, t -> checkRoom());
+    } else {
+      roomAgain();
+    }
+  }
+
+  private void roomAgain() {
+    if (waitingForDrain) {
+      waitingForDrain = false;
+      drain();
     }
   }
 

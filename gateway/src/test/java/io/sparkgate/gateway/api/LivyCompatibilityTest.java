@@ -33,7 +33,9 @@ class LivyCompatibilityTest extends GatewayTestBase {
     return Map.of(
         "sparkgate.session.conf-blacklist", "spark.driver.extraJavaOptions, spark.yarn.jars",
         "sparkgate.file.local-dir-whitelist", "/opt/allowed",
-        "sparkgate.session.state-retain", "1h");
+        "sparkgate.session.state-retain", "1h",
+        // Impersonation on, so that a proxyUser is taken (without authentication anyone may name one).
+        "sparkgate.impersonation.enabled", "true");
   }
 
   private FakeAgents.Link ready(int id) {

@@ -43,8 +43,8 @@ class ManySubscribersTest extends GatewayTestBase {
    * still show: the limit is 500 ms.
    */
   @Override
-  protected long maxEventLoopMillis() {
-    return 500;
+  protected io.vertx.core.Vertx createVertx() {
+    return io.vertx.core.Vertx.vertx(strictOptions().setMaxEventLoopExecuteTime(500));
   }
 
   @Override

@@ -21,6 +21,12 @@ class SessionApiTest extends GatewayTestBase {
       "appInfo", "log", "ttl", "idleTimeout", "driverMemory", "driverCores", "executorMemory", "executorCores", "conf",
       "archives", "files", "heartbeatTimeoutInSecond", "jars", "numExecutors", "pyFiles", "queue");
 
+  /** Impersonation on, so that a proxyUser is taken (without authentication anyone may name one). */
+  @Override
+  protected java.util.Map<String, String> settings() {
+    return java.util.Map.of("sparkgate.impersonation.enabled", "true");
+  }
+
   @Test
   void createAnswers201WithLocationAndTheSession() {
     Response r = post("/sessions", "{\"kind\":\"pyspark\",\"name\":\"shape-1\",\"proxyUser\":\"bob\"}");

@@ -154,6 +154,29 @@ class SessionEventsTest extends GatewayTestBase {
   }
 
   @Test
+  void aSessionStreamOpenedOnAHistoryOfFinishedStatementsGoesOnLive() {
+    FakeAgents.Link link = readySession();
+    int id = link.sessionId;
+    int first = submit(id, "x");
+    run(link, first);
+    awaitState(id, "idle");
+    // The window now holds a finished statement; a new client gets it, then what happens next.
+    try (SseReader events = sse("/sessions/" + id + "/events", Map.of())) {
+      List<Frame> history = events.until(f -> f.event().equals("statement")
+          && f.json().getInteger("id") == first && f.json().getString("state").equals("available"),
+          Duration.ofSeconds(20));
+      assertEquals("statement", history.get(history.size() - 1).event());
+      int second = submit(id, "y");
+      List<Frame> live = events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == second,
+          Duration.ofSeconds(20));
+      assertEquals("waiting", live.get(live.size() - 1).json().getString("state"));
+      run(link, second);
+      events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == second
+          && f.json().getString("state").equals("available"), Duration.ofSeconds(20));
+    }
+  }
+
+  @Test
   void aClientThatReconnectsWithLastEventIdGetsEveryEventExactlyOnce() {
     FakeAgents.Link link = readySession();
     int id = link.sessionId;
@@ -210,6 +233,28 @@ class SessionEventsTest extends GatewayTestBase {
       assertEquals("output", events.next().event());
     }
     link.emit(Event.StatementResult.ok(sid, "{}", false));
+  }
+
+  @Test
+  void aSessionStreamOpenedAfterAStatementEndedStillGetsLiveEvents() {
+    FakeAgents.Link link = readySession();
+    int id = link.sessionId;
+    int first = submit(id, "x");
+    run(link, first);
+    awaitState(id, "idle");
+    // Its window now holds a statement's last event; from the start, and after a reset.
+    for (String from : List.of("", "?from=999999")) {
+      try (SseReader events = sse("/sessions/" + id + "/events" + from, Map.of())) {
+        events.until(f -> f.event().equals("statement") && f.json().getString("state").equals("available"),
+            Duration.ofSeconds(20));
+        int next = submit(id, "y");
+        Frame live = events.until(f -> f.event().equals("statement") && f.json().getInteger("id") == next,
+            Duration.ofSeconds(20)).stream().reduce((a, b) -> b).orElseThrow();
+        assertEquals("waiting", live.json().getString("state"));
+        run(link, next);
+        awaitState(id, "idle");
+      }
+    }
   }
 
   @Test

@@ -35,7 +35,8 @@ class BatchApiTest extends GatewayTestBase {
 
   @Override
   protected Map<String, String> settings() {
-    return Map.of("sparkgate.file.local-dir-whitelist", allowed + ",/opt/jobs");
+    // Impersonation on, so that a proxyUser is taken (without authentication anyone may name one).
+    return Map.of("sparkgate.file.local-dir-whitelist", allowed + ",/opt/jobs", "sparkgate.impersonation.enabled", "true");
   }
 
   @AfterAll

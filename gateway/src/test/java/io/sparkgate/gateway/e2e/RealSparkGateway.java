@@ -74,10 +74,10 @@ final class RealSparkGateway implements AutoCloseable {
     GatewayConfig config = GatewayConfig.of(s, Map.of());
     vertx = Vertx.vertx(GatewayTestBase.strictOptions());
     agentServer = new AgentServer(AgentServer.Settings.defaults());
-    // Wired as GatewayMain wires it: agent connections on the sessions' event loop.
+    // Wired as GatewayMain wires it: agent connections accepted on every loop, moved to their session's.
     Context sessions = vertx.getOrCreateContext();
     int agentPort = GatewayTestBase.await(
-        agentServer.start("127.0.0.1", 0, ((ContextInternal) sessions).nettyEventLoop()));
+        agentServer.start("127.0.0.1", 0, ((io.vertx.core.internal.VertxInternal) vertx).nettyEventLoopGroup()));
     proxy = proxied ? new io.sparkgate.gateway.testing.LinkProxy("127.0.0.1", agentPort) : null;
     gateway = GatewayTestBase.await(Gateway.start(vertx, config, agentServer,
         proxy != null ? proxy.port() : agentPort, sessions));
@@ -148,6 +148,11 @@ final class RealSparkGateway implements AutoCloseable {
       last = poll.get();
     }
     return last;
+  }
+
+  /** Forgets warnings so far: for a test class's warm-up of its own clients (class loading). */
+  void forgetWarnings() {
+    blockedThreadWarnings.list.clear();
   }
 
   void assertNoBlockedEventLoop() {

@@ -260,6 +260,7 @@ class YarnEndToEndTest {
     s.put("sparkgate.yarn.gateway-id", "orphans");
     s.put("sparkgate.yarn.orphans", "kill");
     RealSparkGateway restarted = new RealSparkGateway(s);
+    gw.forgetWarnings(); // the second gateway's start-up, not a blocking call
     try {
       RealSparkGateway.await("the orphan to be killed", APP, () -> {
         try {
@@ -270,6 +271,7 @@ class YarnEndToEndTest {
       }, st -> st == YarnApplicationState.KILLED);
     } finally {
       restarted.close();
+      gw.forgetWarnings(); // and its shutdown
     }
   }
 

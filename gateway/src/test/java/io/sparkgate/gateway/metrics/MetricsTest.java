@@ -44,6 +44,26 @@ class MetricsTest extends GatewayTestBase {
   protected void warmUp() {
     scrape();
     get("/nothing");
+    int id = createSession("{\"kind\":\"sql\"}");
+    openAndCloseEvents(id);
+    delete("/sessions/" + id);
+  }
+
+  /** Opens session {@code id}'s SSE stream, runs {@code whileOpen}, and closes it. */
+  private void openAndCloseEvents(int id, Runnable... whileOpen) {
+    io.vertx.core.http.HttpClient http = vertx.createHttpClient();
+    try {
+      io.vertx.core.http.HttpClientResponse events = await(http.request(io.vertx.core.http.HttpMethod.GET,
+          gateway.port(), "127.0.0.1", "/sessions/" + id + "/events").compose(r -> r.send()));
+      assertEquals(200, events.statusCode());
+      events.exceptionHandler(e -> { }); // The close below ends the stream: expected.
+      for (Runnable r : whileOpen) {
+        r.run();
+      }
+      events.request().connection().close();
+    } finally {
+      await(http.close());
+    }
   }
 
   @Override
@@ -134,20 +154,10 @@ class MetricsTest extends GatewayTestBase {
   void streamSubscribersAreCountedWhileOpen() {
     FakeAgents.Link link = readySession("spark");
     double before = value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"");
-    io.vertx.core.http.HttpClient http = vertx.createHttpClient();
-    try {
-      io.vertx.core.http.HttpClientResponse events = await(http.request(io.vertx.core.http.HttpMethod.GET,
-          gateway.port(), "127.0.0.1", "/sessions/" + link.sessionId + "/events").compose(r -> r.send()));
-      assertEquals(200, events.statusCode());
-      events.exceptionHandler(e -> { }); // The close below ends the stream: expected.
-      awaitTrue("the SSE subscriber to be counted",
-          () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before + 1);
-      events.request().connection().close();
-      awaitTrue("the closed SSE subscriber to be counted no more",
-          () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before);
-    } finally {
-      await(http.close());
-    }
+    openAndCloseEvents(link.sessionId, () -> awaitTrue("the SSE subscriber to be counted",
+        () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before + 1));
+    awaitTrue("the closed SSE subscriber to be counted no more",
+        () -> value(scrape(), "sparkgate_stream_subscribers", "transport=\"sse\"") == before);
     assertEquals(0, value(scrape(), "sparkgate_stream_subscribers", "transport=\"websocket\""));
   }
 
