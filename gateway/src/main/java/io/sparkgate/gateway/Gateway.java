@@ -193,7 +193,7 @@ public final class Gateway {
     }
     metrics.streamSubscribers("sse", () -> io.sparkgate.gateway.stream.Subscriber.open("sse"));
     metrics.streamSubscribers("websocket", () -> io.sparkgate.gateway.stream.Subscriber.open("websocket"));
-    Health health = readiness(vertx, config, agents);
+    Health health = readiness(vertx, config, agents, store);
     OpsRoutes ops = new OpsRoutes(vertx, metrics, health);
     long maxBody = config.get(GatewayConfig.SERVER_MAX_REQUEST_BODY);
     int maxName = config.get(GatewayConfig.SESSION_MAX_NAME_LENGTH);
@@ -263,13 +263,25 @@ public final class Gateway {
   }
 
   /** Readiness: agents can dial in, and spark-submit is there to launch drivers. */
-  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents) {
+  private static Health readiness(Vertx vertx, GatewayConfig config, AgentRegistry agents, StateStore store) {
     java.nio.file.Path submit = config.sparkHome().resolve("bin").resolve("spark-submit");
-    return new Health()
+    Health health = new Health()
         .register("agent-server", () -> Future.succeededFuture(agents.listening() ? null
             : "the agent server is not listening"))
         .register("spark", () -> vertx.executeBlocking(() -> java.nio.file.Files.isExecutable(submit) ? null
             : submit + " is missing or not executable", false));
+    if (store != null) {
+      // The store answers a read (of the id counters' node), on a worker thread.
+      health.register("state-store", () -> vertx.executeBlocking(() -> {
+        try {
+          store.children("ids");
+          return null;
+        } catch (java.io.IOException | RuntimeException e) {
+          return store.describe() + " does not answer: " + e.getMessage();
+        }
+      }, false));
+    }
+    return health;
   }
 
   /** The port the REST API listens on. */

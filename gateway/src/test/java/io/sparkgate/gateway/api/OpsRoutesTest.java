@@ -37,6 +37,8 @@ class OpsRoutesTest extends GatewayTestBase {
     JsonArray checks = body.getJsonArray("checks");
     assertEquals(new JsonObject().put("id", "agent-server").put("status", "UP"), checks.getJsonObject(0));
     assertEquals(new JsonObject().put("id", "spark").put("status", "UP"), checks.getJsonObject(1));
+    // This class's gateway keeps its records in a state store of its own: ready checks it answers.
+    assertEquals(new JsonObject().put("id", "state-store").put("status", "UP"), checks.getJsonObject(2));
   }
 
   @Test
